@@ -1,1 +1,11 @@
+//! gigaops report: builds report models (tables, series) from store data and renders them as
+//! HTML fragments, SVG charts, XLSX, CSV and JSON.
 
+pub mod error;
+pub mod fleet;
+pub mod render;
+pub mod svg;
+
+pub use error::ReportError;
+pub use fleet::{FleetReport, GroupReport, MonthRow};
+pub use render::{Cell, Table};
