@@ -1,1 +1,200 @@
-fn main() {}
+//! The `gigaops` binary: serve the web UI, load demo data, import files, write reports and manage
+//! users — one command per job, all against one database (`--database-url`, SQLite by default).
+
+mod demo;
+mod import;
+mod report;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use gigaops_store::{municipalities, users, Store, DEFAULT_DATABASE_URL};
+use std::io::Read;
+
+#[derive(Parser)]
+#[command(name = "gigaops", version, about = "GIGAスクール運営管理（計画・KPI・端末・通信量・支援センター・資料）")]
+struct Cli {
+    /// Database URL: sqlite://FILE?mode=rwc (default gigaops.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "GIGAOPS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Municipality (教育委員会) code; defaults to the only one.
+    #[arg(long, global = true, env = "GIGAOPS_MUNICIPALITY")]
+    municipality: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI (Japanese) and the API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "GIGAOPS_ADDR")]
+        addr: String,
+        /// Load the demo municipality first (if it is not there yet).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create the demo municipality: real Maebashi schools and the FY2021–2022 fleet history.
+    Demo,
+    /// Import a file (CSV or XLSX; UTF-8, UTF-8 with BOM or CP932).
+    Import {
+        #[command(subcommand)]
+        what: import::ImportCommand,
+    },
+    /// Write a report (json, csv, xlsx or html).
+    Report {
+        #[command(subcommand)]
+        what: report::ReportCommand,
+    },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        what: UserCommand,
+    },
+    /// Device models and their report groups.
+    Model {
+        #[command(subcommand)]
+        what: ModelCommand,
+    },
+    /// Municipalities (教育委員会) served by this deployment.
+    Municipality {
+        #[command(subcommand)]
+        what: MunicipalityCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input (one line, at least 10 characters).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// admin, board, school, support or viewer.
+        #[arg(long)]
+        role: String,
+        /// School code(s) a `school` user may see (repeatable).
+        #[arg(long = "school")]
+        schools: Vec<String>,
+        /// Display name (defaults to the e-mail).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Register a device model under a report group, or move it to another group.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Report group label, e.g. 「iPad（小中）」.
+        #[arg(long)]
+        group: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MunicipalityCommand {
+    /// Add a municipality: a short code (e.g. maebashi) and its name (e.g. 前橋市教育委員会).
+    Add { code: String, name: String },
+    /// List municipalities.
+    List,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GIGAOPS_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("エラー: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("エラー: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let store = Store::connect(&cli.database_url)
+        .await
+        .with_context(|| format!("データベース {} に接続できません", redact(&cli.database_url)))?;
+    let muni = cli.municipality.as_deref();
+    match cli.command {
+        Command::Serve { addr, demo: with_demo } => {
+            if with_demo {
+                demo::ensure(&store).await?;
+            }
+            let m = municipalities::resolve(&store, muni.or(with_demo.then_some(demo::CODE))).await?;
+            let listener =
+                tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("{addr} で待ち受けできません"))?;
+            eprintln!("gigaops: http://{} で起動しました（{}）", listener.local_addr()?, m.name);
+            gigaops_web::serve(store, listener).await?;
+        }
+        Command::Demo => {
+            demo::ensure(&store).await?;
+        }
+        Command::Import { what } => import::run(&store, muni, what).await?,
+        Command::Report { what } => report::run(&store, muni, what).await?,
+        Command::User { what } => match what {
+            UserCommand::Add { email, role, schools, name } => {
+                let m = municipalities::resolve(&store, muni).await?;
+                let Some(role) = users::Role::parse(&role) else {
+                    bail!("権限「{role}」は不明です（admin, board, school, support, viewer のいずれか）");
+                };
+                let mut password = String::new();
+                std::io::stdin().read_to_string(&mut password).context("標準入力からパスワードを読めません")?;
+                let password = password.lines().next().unwrap_or("").to_string();
+                let u = users::add(&store, m.id, &email, &name, &password, role, &schools).await?;
+                println!("ユーザー {}（{}）を作成しました", u.email, u.role.label_ja());
+            }
+            UserCommand::List => {
+                let m = municipalities::resolve(&store, muni).await?;
+                for u in users::list(&store, m.id).await? {
+                    println!("{}\t{}\t{}", u.email, u.role.as_str(), u.display_name);
+                }
+            }
+        },
+        Command::Model { what: ModelCommand::Add { name, group } } => {
+            let m = municipalities::resolve(&store, muni).await?;
+            let model = gigaops_store::fleet::queries::upsert_model(&store, m.id, &name, &group).await?;
+            println!("機種「{}」を機種グループ「{}」に登録しました", model.name, model.model_group);
+        }
+        Command::Municipality { what } => match what {
+            MunicipalityCommand::Add { code, name } => {
+                let m = municipalities::ensure(&store, &code, &name).await?;
+                println!("{}\t{}", m.code, m.name);
+            }
+            MunicipalityCommand::List => {
+                for m in municipalities::list(&store).await? {
+                    println!("{}\t{}", m.code, m.name);
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Hides a password in a database URL for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

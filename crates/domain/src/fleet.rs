@@ -2,6 +2,7 @@
 //! the spare-stock projection of the monthly report 「学習者用端末の運用状況」 (Maebashi, seed 003).
 
 use crate::calendar::YearMonth;
+use chrono::NaiveDate;
 use std::fmt;
 
 macro_rules! text_enum {
@@ -161,5 +162,231 @@ mod tests {
         let r = incident_rate(219, 24213).unwrap();
         assert!((r - 0.009045).abs() < 1e-6);
         assert_eq!(incident_rate(3, 0), None);
+    }
+}
+
+/// What the register knows about a device at the moment an event is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSnapshot {
+    pub serial_number: String,
+    pub status: DeviceStatus,
+    /// The school it is at (only while deployed, or a spare kept at a school).
+    pub school_id: Option<i64>,
+    /// The inventory's as-of date: nothing may be dated before it.
+    pub registered_on: NaiveDate,
+    /// Date of its latest recorded state change: new events may not be dated before it.
+    pub since: NaiveDate,
+    pub model_group: String,
+}
+
+/// A status change a rule asks for: from `on`, the device has `status` at `school_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub on: NaiveDate,
+    pub status: DeviceStatus,
+    pub school_id: Option<i64>,
+}
+
+/// Why an event cannot be applied. Messages are Japanese and name the device.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FleetRuleError {
+    #[error("端末 {serial} の日付 {on} は台帳の基準日 {registered_on} より前です")]
+    BeforeRegistration { serial: String, on: NaiveDate, registered_on: NaiveDate },
+    #[error("端末 {serial} には {since} の記録があり、それより前の日付 {on} の記録は追加できません（日付順に登録してください）")]
+    BeforeLatest { serial: String, on: NaiveDate, since: NaiveDate },
+    #[error("端末 {serial} は{status}のため、この操作はできません（{expected}）")]
+    WrongStatus { serial: String, status: &'static str, expected: &'static str },
+    #[error("代替機 {serial} は予備機ではありません（現在: {status}）")]
+    NotASpare { serial: String, status: &'static str },
+    #[error("代替機 {replacement} の機種グループ「{replacement_group}」が端末 {serial} の「{group}」と異なります")]
+    GroupMismatch { serial: String, group: String, replacement: String, replacement_group: String },
+    #[error("代替機が故障した端末 {0} 自身です")]
+    SelfReplacement(String),
+    #[error("配置（deployed）には移動先の学校が必要です（端末 {0}）")]
+    DeployWithoutSchool(String),
+    #[error("端末 {0} は既にその状態・学校です")]
+    NoChange(String),
+}
+
+fn check_date(d: &DeviceSnapshot, on: NaiveDate) -> Result<(), FleetRuleError> {
+    if on < d.registered_on {
+        return Err(FleetRuleError::BeforeRegistration {
+            serial: d.serial_number.clone(),
+            on,
+            registered_on: d.registered_on,
+        });
+    }
+    if on < d.since {
+        return Err(FleetRuleError::BeforeLatest { serial: d.serial_number.clone(), on, since: d.since });
+    }
+    Ok(())
+}
+
+/// An incident on `on`: the device goes to repair (damage, fault) or lost (loss, theft) and leaves
+/// its school; a replacement spare of the same model group, if given, is deployed at that school.
+/// Returns the device's transition and the replacement's.
+///
+/// Errors: dates before registration or before the latest recorded change of either device; the
+/// device not deployed or spare; the replacement not a spare, of another group, or the device itself.
+pub fn incident_transitions(
+    device: &DeviceSnapshot,
+    replacement: Option<&DeviceSnapshot>,
+    on: NaiveDate,
+    kind: IncidentKind,
+) -> Result<(Transition, Option<Transition>), FleetRuleError> {
+    check_date(device, on)?;
+    if !matches!(device.status, DeviceStatus::Deployed | DeviceStatus::Spare) {
+        return Err(FleetRuleError::WrongStatus {
+            serial: device.serial_number.clone(),
+            status: device.status.label_ja(),
+            expected: "配置済または予備機の端末のみ",
+        });
+    }
+    let dev = Transition { on, status: kind.status_after(), school_id: None };
+    let rep = match replacement {
+        None => None,
+        Some(r) => {
+            if r.serial_number == device.serial_number {
+                return Err(FleetRuleError::SelfReplacement(r.serial_number.clone()));
+            }
+            check_date(r, on)?;
+            if r.status != DeviceStatus::Spare {
+                return Err(FleetRuleError::NotASpare { serial: r.serial_number.clone(), status: r.status.label_ja() });
+            }
+            if r.model_group != device.model_group {
+                return Err(FleetRuleError::GroupMismatch {
+                    serial: device.serial_number.clone(),
+                    group: device.model_group.clone(),
+                    replacement: r.serial_number.clone(),
+                    replacement_group: r.model_group.clone(),
+                });
+            }
+            Some(Transition { on, status: DeviceStatus::Deployed, school_id: device.school_id })
+        }
+    };
+    Ok((dev, rep))
+}
+
+/// Return from repair on `on`: an in-repair device goes back to the spare pool.
+pub fn repair_transition(device: &DeviceSnapshot, on: NaiveDate) -> Result<Transition, FleetRuleError> {
+    check_date(device, on)?;
+    if device.status != DeviceStatus::InRepair {
+        return Err(FleetRuleError::WrongStatus {
+            serial: device.serial_number.clone(),
+            status: device.status.label_ja(),
+            expected: "修理中の端末のみ修理完了にできます",
+        });
+    }
+    Ok(Transition { on, status: DeviceStatus::Spare, school_id: None })
+}
+
+/// Write-off on `on`: any device that is not already retired is retired.
+pub fn write_off_transition(device: &DeviceSnapshot, on: NaiveDate) -> Result<Transition, FleetRuleError> {
+    check_date(device, on)?;
+    if device.status == DeviceStatus::Retired {
+        return Err(FleetRuleError::WrongStatus {
+            serial: device.serial_number.clone(),
+            status: device.status.label_ja(),
+            expected: "廃棄済みの端末は廃棄できません",
+        });
+    }
+    Ok(Transition { on, status: DeviceStatus::Retired, school_id: None })
+}
+
+/// A movement (端末移設, a spare deployed, a return to the pool): `to_status` at `to_school`.
+/// Deployed needs a school; in repair, lost and retired never keep one.
+pub fn movement_transition(
+    device: &DeviceSnapshot,
+    on: NaiveDate,
+    to_status: DeviceStatus,
+    to_school: Option<i64>,
+) -> Result<Transition, FleetRuleError> {
+    check_date(device, on)?;
+    let school_id = match to_status {
+        DeviceStatus::Deployed => {
+            Some(to_school.ok_or_else(|| FleetRuleError::DeployWithoutSchool(device.serial_number.clone()))?)
+        }
+        DeviceStatus::Spare => to_school,
+        _ => None,
+    };
+    if device.status == to_status && device.school_id == school_id {
+        return Err(FleetRuleError::NoChange(device.serial_number.clone()));
+    }
+    Ok(Transition { on, status: to_status, school_id })
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+    fn snap(serial: &str, status: DeviceStatus, school: Option<i64>) -> DeviceSnapshot {
+        DeviceSnapshot {
+            serial_number: serial.into(),
+            status,
+            school_id: school,
+            registered_on: d("2021-04-01"),
+            since: d("2021-04-01"),
+            model_group: "iPad（小中）".into(),
+        }
+    }
+
+    #[test]
+    fn swap_deploys_the_spare_at_the_broken_devices_school() {
+        let dev = snap("A", DeviceStatus::Deployed, Some(7));
+        let spare = snap("S", DeviceStatus::Spare, None);
+        let (a, b) = incident_transitions(&dev, Some(&spare), d("2022-04-10"), IncidentKind::Damage).unwrap();
+        assert_eq!(a, Transition { on: d("2022-04-10"), status: DeviceStatus::InRepair, school_id: None });
+        assert_eq!(b, Some(Transition { on: d("2022-04-10"), status: DeviceStatus::Deployed, school_id: Some(7) }));
+        let (lost, _) = incident_transitions(&dev, None, d("2022-04-10"), IncidentKind::Theft).unwrap();
+        assert_eq!(lost.status, DeviceStatus::Lost);
+    }
+
+    #[test]
+    fn rejects_what_the_issue_lists() {
+        let dev = snap("A", DeviceStatus::Deployed, Some(7));
+        let not_spare = snap("B", DeviceStatus::Deployed, Some(8));
+        assert!(matches!(
+            incident_transitions(&dev, Some(&not_spare), d("2022-04-10"), IncidentKind::Damage),
+            Err(FleetRuleError::NotASpare { .. })
+        ));
+        assert!(matches!(
+            incident_transitions(&dev, None, d("2021-03-31"), IncidentKind::Damage),
+            Err(FleetRuleError::BeforeRegistration { .. })
+        ));
+        let mut later = dev.clone();
+        later.since = d("2022-05-01");
+        assert!(matches!(
+            incident_transitions(&later, None, d("2022-04-30"), IncidentKind::Damage),
+            Err(FleetRuleError::BeforeLatest { .. })
+        ));
+        let mut cb = snap("C", DeviceStatus::Spare, None);
+        cb.model_group = "Chromebook（高）".into();
+        assert!(matches!(
+            incident_transitions(&dev, Some(&cb), d("2022-04-10"), IncidentKind::Fault),
+            Err(FleetRuleError::GroupMismatch { .. })
+        ));
+        assert!(matches!(
+            incident_transitions(&dev, Some(&dev), d("2022-04-10"), IncidentKind::Fault),
+            Err(FleetRuleError::SelfReplacement(_))
+        ));
+        let repairing = snap("R", DeviceStatus::InRepair, None);
+        assert!(incident_transitions(&repairing, None, d("2022-04-10"), IncidentKind::Fault).is_err());
+        assert!(repair_transition(&dev, d("2022-04-10")).is_err());
+        assert_eq!(repair_transition(&repairing, d("2022-04-10")).unwrap().status, DeviceStatus::Spare);
+        assert!(matches!(
+            movement_transition(&dev, d("2022-04-10"), DeviceStatus::Deployed, None),
+            Err(FleetRuleError::DeployWithoutSchool(_))
+        ));
+        assert!(matches!(
+            movement_transition(&dev, d("2022-04-10"), DeviceStatus::Deployed, Some(7)),
+            Err(FleetRuleError::NoChange(_))
+        ));
+        assert_eq!(
+            movement_transition(&dev, d("2022-04-10"), DeviceStatus::Deployed, Some(9)).unwrap().school_id,
+            Some(9)
+        );
     }
 }

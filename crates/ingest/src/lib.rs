@@ -1,1 +1,31 @@
+//! gigaops ingest: readers for outside files → domain records (schools, devices, incidents, movements).
+//! CSV/XLSX in UTF-8/BOM/CP932, vendor header aliases (EN/JA), every row error reported; no database.
+//!
+//! Every reader follows DESIGN.md §5: [`open_table`] detects the format and encoding; a reader's
+//! `read` maps headers through its alias table (a missing required column is a [`FileError`] up
+//! front) and yields one item per data row, either a record or *all* the [`RowError`]s of that
+//! row, each displayed as `file:row:column: value — expected`. Rules about values (学校コード,
+//! dates, statuses, kinds) come from `gigaops-domain`; nothing here panics on any input.
 
+mod cell;
+pub mod devices;
+pub mod incidents;
+pub mod movements;
+pub mod schools;
+pub mod table;
+
+pub use table::{file_sha256, normalize_header, open_table, sha256_hex, FileError, RawRow, RowError, Table};
+
+/// Splits a reader's items into the records and the flat list of every row error, in file order.
+/// Collects the whole file: for streaming, consume the reader's iterator directly.
+pub fn collect_rows<T>(rows: impl IntoIterator<Item = Result<T, Vec<RowError>>>) -> (Vec<T>, Vec<RowError>) {
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    for row in rows {
+        match row {
+            Ok(r) => records.push(r),
+            Err(e) => errors.extend(e),
+        }
+    }
+    (records, errors)
+}

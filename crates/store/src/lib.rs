@@ -1,1 +1,141 @@
+//! gigaops store: SeaORM entities, migrations and queries for SQLite and PostgreSQL, plus the
+//! bulk-load paths of the imports. The only crate that talks to the database.
 
+pub mod entity;
+pub mod fleet;
+pub mod imports;
+pub mod migration;
+pub mod schools;
+pub mod users;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// Default database: SQLite file `gigaops.db` in the working directory (DESIGN.md §3).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://gigaops.db?mode=rwc";
+
+/// Errors of the store. Messages are Japanese and name what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A database error (connection, SQL). Not the user's fault.
+    #[error("データベースエラー: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("データベースエラー: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// The named thing does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request breaks a rule (a spare that is not a spare, a date before the inventory …).
+    #[error("{0}")]
+    Rule(String),
+    /// An import found bad rows; nothing was written. Each string is `file:row:column: value — expected`.
+    #[error("{} 件のエラーがあるため、何も書き込みませんでした:\n{}", .0.len(), .0.join("\n"))]
+    Rows(Vec<String>),
+    /// Someone else changed the record since it was read (optimistic locking).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A connected, migrated database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://FILE?mode=rwc`, `sqlite::memory:` or `postgres://…`) and runs
+    /// the migrations. SQLite runs in WAL mode with foreign keys on and a 5 s busy timeout.
+    ///
+    /// Errors: [`StoreError::Db`] when the database cannot be reached or migrated.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.sqlx_logging(false).max_connections(8).acquire_timeout(Duration::from_secs(10));
+        if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:");
+            if memory {
+                // one connection, or each would see its own empty database
+                opts.max_connections(1).min_connections(1);
+            }
+            opts.map_sqlx_sqlite_opts(move |o| {
+                let o = o.busy_timeout(Duration::from_secs(5)).foreign_keys(true);
+                if memory {
+                    o
+                } else {
+                    o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                }
+            });
+        }
+        let db = Database::connect(opts).await?;
+        migration::Migrator::up(&db, None).await?;
+        Ok(Store { db })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Runs a trivial query: used by the health check.
+    pub async fn ping(&self) -> Result<()> {
+        self.db.execute_unprepared("SELECT 1").await?;
+        Ok(())
+    }
+}
+
+/// Municipalities (教育委員会), the tenants.
+pub mod municipalities {
+    use super::*;
+    use crate::entity::municipality;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+    /// Finds a municipality by code.
+    pub async fn find(store: &Store, code: &str) -> Result<Option<municipality::Model>> {
+        Ok(municipality::Entity::find().filter(municipality::Column::Code.eq(code)).one(&store.db).await?)
+    }
+
+    /// All municipalities, by id.
+    pub async fn list(store: &Store) -> Result<Vec<municipality::Model>> {
+        Ok(municipality::Entity::find().order_by_asc(municipality::Column::Id).all(&store.db).await?)
+    }
+
+    /// Creates a municipality, or returns the existing one with that code (its name unchanged).
+    pub async fn ensure(store: &Store, code: &str, name: &str) -> Result<municipality::Model> {
+        if let Some(m) = find(store, code).await? {
+            return Ok(m);
+        }
+        let m = municipality::ActiveModel {
+            code: Set(code.to_string()),
+            name: Set(name.to_string()),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        };
+        Ok(m.insert(&store.db).await?)
+    }
+
+    /// Resolves which municipality a command works on: the one with `code` if given (error if
+    /// unknown), else the only one; with none, creates `default` (名称未設定の教育委員会); with several
+    /// and no code, an error listing the codes.
+    pub async fn resolve(store: &Store, code: Option<&str>) -> Result<municipality::Model> {
+        if let Some(c) = code {
+            return find(store, c).await?.ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "教育委員会コード「{c}」は登録されていません（gigaops municipality add で登録）"
+                ))
+            });
+        }
+        let all = list(store).await?;
+        match all.len() {
+            0 => ensure(store, "default", "名称未設定の教育委員会").await,
+            1 => Ok(all.into_iter().next().expect("one")),
+            _ => Err(StoreError::Rule(format!(
+                "教育委員会が複数あります。--municipality で指定してください: {}",
+                all.iter().map(|m| m.code.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
+
+pub mod testing;

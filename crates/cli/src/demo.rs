@@ -1,0 +1,87 @@
+//! `gigaops demo`: a demo municipality (前橋市, code `maebashi`) with the real MEXT school rows and
+//! the FY2021–2022 fleet history of `examples/maebashi-fy2022/`, plus one account per role.
+//! The files are compiled into the binary and go through the normal import pipeline.
+
+use anyhow::{anyhow, Result};
+use gigaops_ingest::open_table;
+use gigaops_store::imports::ImportSource;
+use gigaops_store::{fleet, municipalities, schools, users, Store};
+
+/// The demo municipality's code.
+pub const CODE: &str = "maebashi";
+const NAME: &str = "前橋市教育委員会（デモ）";
+/// Password of every demo account (printed when the demo is created).
+pub const PASSWORD: &str = "gigaops-demo";
+
+const FILES: [(&str, &[u8]); 5] = [
+    ("schools-maebashi.csv", include_bytes!("../../../examples/maebashi-fy2022/schools-maebashi.csv")),
+    ("inventory.csv", include_bytes!("../../../examples/maebashi-fy2022/inventory.csv")),
+    ("movements-fy2021.csv", include_bytes!("../../../examples/maebashi-fy2022/movements-fy2021.csv")),
+    ("incidents-fy2021.csv", include_bytes!("../../../examples/maebashi-fy2022/incidents-fy2021.csv")),
+    ("incidents-fy2022.csv", include_bytes!("../../../examples/maebashi-fy2022/incidents-fy2022.csv")),
+];
+
+fn src(name: &str, bytes: &[u8]) -> ImportSource {
+    ImportSource {
+        file_name: format!("demo/{name}"),
+        file_sha256: gigaops_ingest::sha256_hex(bytes),
+        imported_by: Some("demo".into()),
+        dry_run: false,
+    }
+}
+
+/// Creates the demo municipality unless it exists. Idempotent.
+pub async fn ensure(store: &Store) -> Result<()> {
+    if municipalities::find(store, CODE).await?.is_some() {
+        eprintln!("デモデータは作成済みです（{NAME}）");
+        return Ok(());
+    }
+    let m = municipalities::ensure(store, CODE, NAME).await?;
+    let dir = tempfile_dir()?;
+    for (name, bytes) in FILES {
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    let open = |name: &str| open_table(&dir.join(name), None).map_err(|e| anyhow!("{e}"));
+    let (n, b) = FILES[0];
+    let mut t = open(n)?;
+    let records: Vec<_> = gigaops_ingest::schools::read(&mut t)
+        .map_err(|e| anyhow!("{e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|es: Vec<gigaops_ingest::RowError>| anyhow!("{}", es[0]))?;
+    let o = schools::import(store, m.id, &src(n, b), records, Some("前橋市立")).await?;
+    eprintln!("{}", o.summary_ja());
+    let (n, b) = FILES[1];
+    let mut t = open(n)?;
+    let as_of = chrono::NaiveDate::from_ymd_opt(2021, 4, 1).expect("valid date");
+    let reader = gigaops_ingest::devices::read(&mut t).map_err(|e| anyhow!("{e}"))?;
+    eprintln!("{}", fleet::devices::import(store, m.id, &src(n, b), reader, as_of, |_| {}).await?.summary_ja());
+    let (n, b) = FILES[2];
+    let mut t = open(n)?;
+    let reader = gigaops_ingest::movements::read(&mut t).map_err(|e| anyhow!("{e}"))?;
+    eprintln!("{}", fleet::events::import_movements(store, m.id, &src(n, b), reader).await?.summary_ja());
+    for (n, b) in &FILES[3..] {
+        let mut t = open(n)?;
+        let reader = gigaops_ingest::incidents::read(&mut t).map_err(|e| anyhow!("{e}"))?;
+        eprintln!("{}", fleet::events::import_incidents(store, m.id, &src(n, b), reader).await?.summary_ja());
+    }
+    let accounts = [
+        ("admin@demo.gigaops.jp", "デモ管理者", users::Role::Admin, vec![]),
+        ("board@demo.gigaops.jp", "教育委員会（デモ）", users::Role::Board, vec![]),
+        ("school@demo.gigaops.jp", "桃井小学校（デモ）", users::Role::School, vec!["B110210000017".to_string()]),
+        ("support@demo.gigaops.jp", "運営支援センター（デモ）", users::Role::Support, vec![]),
+        ("viewer@demo.gigaops.jp", "委員（デモ）", users::Role::Viewer, vec![]),
+    ];
+    for (email, name, role, schools) in accounts {
+        users::add(store, m.id, email, name, PASSWORD, role, &schools).await?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!("デモの教育委員会を作成しました: {NAME}");
+    eprintln!("ログイン: admin@demo.gigaops.jp / board@… / school@… / support@… / viewer@demo.gigaops.jp、パスワード {PASSWORD}");
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("gigaops-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

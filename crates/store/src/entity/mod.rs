@@ -1,0 +1,12 @@
+//! SeaORM entities, one module per table. Every board-owned table carries `municipality_id`.
+
+pub mod app_user;
+pub mod device;
+pub mod device_model;
+pub mod device_state;
+pub mod import_run;
+pub mod incident;
+pub mod movement;
+pub mod municipality;
+pub mod school;
+pub mod user_school;

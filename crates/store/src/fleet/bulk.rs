@@ -1,0 +1,188 @@
+//! The backend-specific bulk path behind the device import: one sqlx transaction, a staging table
+//! loaded with SQLite multi-row prepared inserts or PostgreSQL `COPY`, then set-based SQL.
+//! Kept behind [`BulkTx`] so the rest of the code never asks which backend it is on.
+
+use crate::{Result, Store, StoreError};
+use chrono::NaiveDate;
+use sea_orm::DbBackend;
+use sqlx::Row;
+
+/// A bound value.
+#[derive(Debug, Clone)]
+pub enum V {
+    I(i64),
+    T(Option<String>),
+    D(Option<NaiveDate>),
+    Now,
+}
+
+/// A transaction on either backend. SQL is written with `$1` placeholders (PostgreSQL style);
+/// for SQLite they become `?1`.
+pub enum BulkTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+macro_rules! bind_all {
+    ($q:expr, $vals:expr) => {{
+        let mut q = $q;
+        for v in $vals {
+            q = match v {
+                V::I(i) => q.bind(*i),
+                V::T(t) => q.bind(t.clone()),
+                V::D(d) => q.bind(*d),
+                V::Now => q.bind(chrono::Utc::now()),
+            };
+        }
+        q
+    }};
+}
+
+impl BulkTx {
+    pub async fn begin(store: &Store) -> Result<Self> {
+        Ok(match store.backend() {
+            DbBackend::Postgres => BulkTx::Postgres(store.db.get_postgres_connection_pool().begin().await?),
+            DbBackend::Sqlite => BulkTx::Sqlite(store.db.get_sqlite_connection_pool().begin().await?),
+            DbBackend::MySql => return Err(StoreError::Rule("MySQL には対応していません".into())),
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, BulkTx::Postgres(_))
+    }
+
+    /// Executes a statement; returns rows affected.
+    pub async fn exec(&mut self, sql: &str, vals: &[V]) -> Result<u64> {
+        Ok(match self {
+            BulkTx::Sqlite(tx) => {
+                let s = sqlite_sql(sql);
+                bind_all!(sqlx::query(&s), vals).execute(&mut **tx).await?.rows_affected()
+            }
+            BulkTx::Postgres(tx) => bind_all!(sqlx::query(sql), vals).execute(&mut **tx).await?.rows_affected(),
+        })
+    }
+
+    /// Runs a query whose columns are all text-convertible; returns each row as strings
+    /// (NULL → empty). Used for error listings and counts.
+    pub async fn rows(&mut self, sql: &str, vals: &[V]) -> Result<Vec<Vec<String>>> {
+        fn cell<'r, R: Row>(r: &'r R, i: usize) -> String
+        where
+            usize: sqlx::ColumnIndex<R>,
+            Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            Option<NaiveDate>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        {
+            if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
+                return v.map(|x| x.to_string()).unwrap_or_default();
+            }
+            if let Ok(v) = r.try_get::<Option<NaiveDate>, _>(i) {
+                return v.map(|x| x.to_string()).unwrap_or_default();
+            }
+            r.try_get::<Option<String>, _>(i).ok().flatten().unwrap_or_default()
+        }
+        Ok(match self {
+            BulkTx::Sqlite(tx) => {
+                let s = sqlite_sql(sql);
+                let rows = bind_all!(sqlx::query(&s), vals).fetch_all(&mut **tx).await?;
+                rows.iter().map(|r| (0..r.len()).map(|i| cell(r, i)).collect()).collect()
+            }
+            BulkTx::Postgres(tx) => {
+                let rows = bind_all!(sqlx::query(sql), vals).fetch_all(&mut **tx).await?;
+                rows.iter().map(|r| (0..r.len()).map(|i| cell(r, i)).collect()).collect()
+            }
+        })
+    }
+
+    /// Appends rows of text cells (None = NULL) to `table(columns)`: SQLite multi-row prepared
+    /// INSERTs, PostgreSQL `COPY … FROM STDIN`.
+    pub async fn load(&mut self, table: &str, columns: &[&str], rows: &[Vec<Option<String>>]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            BulkTx::Sqlite(tx) => {
+                // stay under SQLite's 32766 bound-parameter limit
+                let per = (32000 / columns.len()).max(1);
+                for chunk in rows.chunks(per) {
+                    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(","));
+                    let mut n = 1;
+                    for (i, _) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(',');
+                        }
+                        sql.push('(');
+                        for c in 0..columns.len() {
+                            if c > 0 {
+                                sql.push(',');
+                            }
+                            sql.push_str(&format!("?{n}"));
+                            n += 1;
+                        }
+                        sql.push(')');
+                    }
+                    let mut q = sqlx::query(&sql);
+                    for row in chunk {
+                        for cell in row {
+                            q = q.bind(cell.as_deref());
+                        }
+                    }
+                    q.execute(&mut **tx).await?;
+                }
+            }
+            BulkTx::Postgres(tx) => {
+                let mut copy = tx
+                    .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN WITH (FORMAT text)", columns.join(",")))
+                    .await?;
+                let mut buf = Vec::with_capacity(rows.len() * 64);
+                for row in rows {
+                    for (i, cell) in row.iter().enumerate() {
+                        if i > 0 {
+                            buf.push(b'\t');
+                        }
+                        match cell {
+                            None => buf.extend_from_slice(b"\\N"),
+                            Some(s) => copy_escape(s, &mut buf),
+                        }
+                    }
+                    buf.push(b'\n');
+                }
+                copy.send(buf).await?;
+                copy.finish().await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            BulkTx::Sqlite(tx) => tx.commit().await?,
+            BulkTx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            BulkTx::Sqlite(tx) => tx.rollback().await?,
+            BulkTx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Escapes one value for PostgreSQL's COPY text format.
+fn copy_escape(s: &str, out: &mut Vec<u8>) {
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! Read queries of the fleet: the aggregates behind the monthly report, the device list
+//! (filtered, paginated) and one device's history.
+
+use crate::entity::{device, device_model, device_state, incident, school};
+use crate::{Result, Store};
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, Condition, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+
+/// Net change on one day of one model group's learner devices: +1 for a device entering a
+/// status, −1 for one leaving it.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct StockDelta {
+    pub model_group: String,
+    pub effective_on: NaiveDate,
+    pub spare: i64,
+    pub deployed: i64,
+}
+
+/// Incidents of one kind on one day in one model group (learner devices).
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct IncidentCount {
+    pub model_group: String,
+    pub occurred_on: NaiveDate,
+    pub kind: String,
+    pub n: i64,
+}
+
+fn stmt(store: &Store, sql: &str, vals: Vec<sea_orm::Value>) -> Statement {
+    let sql = if store.backend() == DbBackend::Sqlite { sql.replace('$', "?") } else { sql.to_string() };
+    Statement::from_sql_and_values(store.backend(), sql, vals)
+}
+
+/// Stock changes of learner devices per model group and day, up to and including `until`.
+/// Summing them up to a date gives the number of spares / deployed devices at the end of that day.
+pub async fn stock_deltas(store: &Store, municipality_id: i64, until: NaiveDate) -> Result<Vec<StockDelta>> {
+    let sql = "SELECT m.model_group AS model_group, s.effective_on AS effective_on, \
+        CAST(SUM(CASE WHEN s.status = 'spare' THEN 1 ELSE 0 END) - SUM(CASE WHEN s.prev_status = 'spare' THEN 1 ELSE 0 END) AS BIGINT) AS spare, \
+        CAST(SUM(CASE WHEN s.status = 'deployed' THEN 1 ELSE 0 END) - SUM(CASE WHEN s.prev_status = 'deployed' THEN 1 ELSE 0 END) AS BIGINT) AS deployed \
+        FROM device_state s JOIN device d ON d.id = s.device_id JOIN device_model m ON m.id = d.model_id \
+        WHERE s.municipality_id = $1 AND d.device_class = 'learner' AND s.effective_on <= $2 \
+        GROUP BY m.model_group, s.effective_on ORDER BY m.model_group, s.effective_on";
+    Ok(StockDelta::find_by_statement(stmt(store, sql, vec![municipality_id.into(), until.into()]))
+        .all(&store.db)
+        .await?)
+}
+
+/// Incident counts of learner devices per group, day and kind, `from..=to`.
+pub async fn incident_counts(
+    store: &Store,
+    municipality_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<IncidentCount>> {
+    let sql = "SELECT m.model_group AS model_group, i.occurred_on AS occurred_on, i.kind AS kind, CAST(COUNT(*) AS BIGINT) AS n \
+        FROM incident i JOIN device d ON d.id = i.device_id JOIN device_model m ON m.id = d.model_id \
+        WHERE i.municipality_id = $1 AND d.device_class = 'learner' AND i.occurred_on >= $2 AND i.occurred_on <= $3 \
+        GROUP BY m.model_group, i.occurred_on, i.kind";
+    Ok(IncidentCount::find_by_statement(stmt(store, sql, vec![municipality_id.into(), from.into(), to.into()]))
+        .all(&store.db)
+        .await?)
+}
+
+/// The latest date in `from..=to` on which anything happened to the fleet after its inventory
+/// (an incident, swap, repair, write-off or movement); `None` if nothing did.
+pub async fn latest_event_on(
+    store: &Store,
+    municipality_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<NaiveDate>> {
+    Ok(device_state::Entity::find()
+        .filter(device_state::Column::MunicipalityId.eq(municipality_id))
+        .filter(device_state::Column::Reason.ne("inventory"))
+        .filter(device_state::Column::EffectiveOn.between(from, to))
+        .order_by_desc(device_state::Column::EffectiveOn)
+        .one(&store.db)
+        .await?
+        .map(|s| s.effective_on))
+}
+
+/// Filter of the device list. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    /// Prefix of the serial number or asset tag (case-insensitive for serials: they are upper case).
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub school_id: Option<i64>,
+    pub model_group: Option<String>,
+    /// Restricts to these schools (a `school` user's scope); `None` = all schools.
+    pub scope_school_ids: Option<Vec<i64>>,
+}
+
+/// One row of the device list.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub serial_number: String,
+    pub asset_tag: Option<String>,
+    pub status: String,
+    pub device_class: String,
+    pub model: String,
+    pub model_group: String,
+    pub school_code: Option<String>,
+    pub school_name: Option<String>,
+    pub status_since: NaiveDate,
+}
+
+fn filtered(municipality_id: i64, f: &DeviceFilter) -> sea_orm::Select<device::Entity> {
+    let mut q = device::Entity::find().filter(device::Column::MunicipalityId.eq(municipality_id));
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(device::Column::SerialNumber.starts_with(text.to_uppercase()))
+                .add(device::Column::AssetTag.starts_with(text)),
+        );
+    }
+    if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(device::Column::Status.eq(s));
+    }
+    if let Some(id) = f.school_id {
+        q = q.filter(device::Column::SchoolId.eq(id));
+    }
+    if let Some(ids) = &f.scope_school_ids {
+        q = q.filter(device::Column::SchoolId.is_in(ids.clone()));
+    }
+    if let Some(g) = f.model_group.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(
+            device::Column::ModelId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(device_model::Column::Id)
+                    .from(device_model::Entity)
+                    .and_where(device_model::Column::ModelGroup.eq(g))
+                    .to_owned(),
+            ),
+        );
+    }
+    q
+}
+
+/// A page of devices (1-based `page`, `per_page` rows, ordered by serial number) and the total
+/// number of matching devices.
+pub async fn list_devices(
+    store: &Store,
+    municipality_id: i64,
+    f: &DeviceFilter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<DeviceRow>, u64)> {
+    let total = filtered(municipality_id, f).count(&store.db).await?;
+    let rows = filtered(municipality_id, f)
+        .select_only()
+        .column(device::Column::Id)
+        .column(device::Column::SerialNumber)
+        .column(device::Column::AssetTag)
+        .column(device::Column::Status)
+        .column(device::Column::DeviceClass)
+        .column(device::Column::StatusSince)
+        .column_as(device_model::Column::Name, "model")
+        .column_as(device_model::Column::ModelGroup, "model_group")
+        .column_as(school::Column::SchoolCode, "school_code")
+        .column_as(school::Column::Name, "school_name")
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            device::Entity::belongs_to(device_model::Entity)
+                .from(device::Column::ModelId)
+                .to(device_model::Column::Id)
+                .into(),
+        )
+        .join(
+            sea_orm::JoinType::LeftJoin,
+            device::Entity::belongs_to(school::Entity).from(device::Column::SchoolId).to(school::Column::Id).into(),
+        )
+        .order_by_asc(device::Column::SerialNumber)
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .into_model::<DeviceRow>()
+        .all(&store.db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// A device with its state history (oldest first) and incidents.
+#[derive(Debug, Clone)]
+pub struct DeviceDetail {
+    pub device: DeviceRow,
+    pub states: Vec<device_state::Model>,
+    pub incidents: Vec<incident::Model>,
+}
+
+/// One device by serial number or asset tag (exact match), within a school scope if given.
+pub async fn device_detail(
+    store: &Store,
+    municipality_id: i64,
+    serial_or_tag: &str,
+    scope_school_ids: Option<Vec<i64>>,
+) -> Result<Option<DeviceDetail>> {
+    let key = serial_or_tag.trim();
+    let Some(d) = device::Entity::find()
+        .filter(device::Column::MunicipalityId.eq(municipality_id))
+        .filter(
+            Condition::any()
+                .add(device::Column::SerialNumber.eq(key.to_uppercase()))
+                .add(device::Column::AssetTag.eq(key)),
+        )
+        .one(&store.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let f = DeviceFilter { q: Some(d.serial_number.clone()), scope_school_ids, ..Default::default() };
+    let (rows, _) = list_devices(store, municipality_id, &f, 1, 50).await?;
+    let Some(row) = rows.into_iter().find(|r| r.id == d.id) else { return Ok(None) };
+    let states = device_state::Entity::find()
+        .filter(device_state::Column::DeviceId.eq(d.id))
+        .order_by_asc(device_state::Column::EffectiveOn)
+        .order_by_asc(device_state::Column::Id)
+        .all(&store.db)
+        .await?;
+    let incidents = incident::Entity::find()
+        .filter(
+            Condition::any()
+                .add(incident::Column::DeviceId.eq(d.id))
+                .add(incident::Column::ReplacementDeviceId.eq(d.id)),
+        )
+        .order_by_asc(incident::Column::OccurredOn)
+        .all(&store.db)
+        .await?;
+    Ok(Some(DeviceDetail { device: row, states, incidents }))
+}
+
+/// Distinct model groups of the municipality, sorted.
+pub async fn model_groups(store: &Store, municipality_id: i64) -> Result<Vec<String>> {
+    let mut v: Vec<String> = device_model::Entity::find()
+        .filter(device_model::Column::MunicipalityId.eq(municipality_id))
+        .all(&store.db)
+        .await?
+        .into_iter()
+        .map(|m| m.model_group)
+        .collect();
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
+/// Registers or regroups a device model (`gigaops model add`).
+pub async fn upsert_model(store: &Store, municipality_id: i64, name: &str, group: &str) -> Result<device_model::Model> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let name = name.trim();
+    let group = group.trim();
+    if name.is_empty() || group.is_empty() {
+        return Err(crate::StoreError::Rule("機種名と機種グループを指定してください".into()));
+    }
+    match device_model::Entity::find()
+        .filter(device_model::Column::MunicipalityId.eq(municipality_id))
+        .filter(device_model::Column::Name.eq(name))
+        .one(&store.db)
+        .await?
+    {
+        Some(m) if m.model_group == group => Ok(m),
+        Some(m) => {
+            let mut am: device_model::ActiveModel = m.into();
+            am.model_group = Set(group.to_string());
+            Ok(am.update(&store.db).await?)
+        }
+        None => Ok(device_model::ActiveModel {
+            municipality_id: Set(municipality_id),
+            name: Set(name.to_string()),
+            model_group: Set(group.to_string()),
+            ..Default::default()
+        }
+        .insert(&store.db)
+        .await?),
+    }
+}
