@@ -238,27 +238,31 @@ pub async fn import(
     }
     if !register_empty {
         tx.exec("CREATE INDEX ix_staging_device_serial ON staging_device (serial)", &[]).await?;
+        if tx.is_postgres() {
+            // temp tables are never auto-analysed; without statistics the join below is planned badly
+            tx.exec("ANALYZE staging_device", &[]).await?;
+        }
+        // Known devices, in one pass: the status the file gives (else the current one); the school
+        // the file gives, else the current one while deployed; whether that changes the state; whether
+        // any attribute the file gives differs.
+        let new_status = "COALESCE(s.status, d.status)";
+        let new_school = format!(
+            "CASE WHEN s.school_id IS NOT NULL THEN s.school_id WHEN {new_status} = 'deployed' THEN d.school_id END"
+        );
+        let differs = |col: &str| format!("(s.{col} IS NOT NULL AND (d.{col} IS NULL OR s.{col} <> d.{col}))");
         tx.exec(
-            "UPDATE staging_device SET device_id = d.id, cur_status = d.status, cur_school = d.school_id, \
-             cur_since = d.status_since FROM device d \
-             WHERE d.municipality_id = $1 AND d.serial_number = staging_device.serial",
+            &format!(
+                "UPDATE staging_device AS s SET device_id = d.id, cur_status = d.status, cur_school = d.school_id, \
+                 cur_since = d.status_since, new_status = {new_status}, new_school = {new_school}, \
+                 changes_state = CASE WHEN {new_status} <> d.status OR COALESCE({new_school}, -1) <> COALESCE(d.school_id, -1) \
+                   THEN 1 ELSE 0 END, \
+                 changes_attr = CASE WHEN {} THEN 1 ELSE 0 END \
+                 FROM device d WHERE d.municipality_id = $1 AND d.serial_number = s.serial",
+                ["model_id", "device_class", "asset_tag", "device_name", "os_version", "last_check_in"]
+                    .map(differs)
+                    .join(" OR ")
+            ),
             &[m.clone()],
-        )
-        .await?;
-        // Known devices: the status the file gives (else the current one); the school the file gives,
-        // else the current one while deployed.
-        tx.exec(
-            "UPDATE staging_device SET new_status = COALESCE(status, cur_status), \
-             new_school = CASE WHEN school_id IS NOT NULL THEN school_id \
-                               WHEN COALESCE(status, cur_status) = 'deployed' THEN cur_school END \
-             WHERE device_id IS NOT NULL",
-            &[],
-        )
-        .await?;
-        tx.exec(
-            "UPDATE staging_device SET changes_state = CASE WHEN new_status <> cur_status \
-             OR COALESCE(new_school, -1) <> COALESCE(cur_school, -1) THEN 1 ELSE 0 END WHERE device_id IS NOT NULL",
-            &[],
         )
         .await?;
         let checks: [(&str, &str, &str); 2] = [
@@ -284,19 +288,6 @@ pub async fn import(
             tx.rollback().await?;
             return Err(errors.into_error());
         }
-        tx.exec(
-            "UPDATE staging_device SET changes_attr = CASE WHEN EXISTS (SELECT 1 FROM device d \
-             WHERE d.id = staging_device.device_id AND (\
-               (staging_device.model_id IS NOT NULL AND staging_device.model_id <> d.model_id) OR \
-               (staging_device.device_class IS NOT NULL AND staging_device.device_class <> d.device_class) OR \
-               (staging_device.asset_tag IS NOT NULL AND (d.asset_tag IS NULL OR staging_device.asset_tag <> d.asset_tag)) OR \
-               (staging_device.device_name IS NOT NULL AND (d.device_name IS NULL OR staging_device.device_name <> d.device_name)) OR \
-               (staging_device.os_version IS NOT NULL AND (d.os_version IS NULL OR staging_device.os_version <> d.os_version)) OR \
-               (staging_device.last_check_in IS NOT NULL AND (d.last_check_in IS NULL OR staging_device.last_check_in <> d.last_check_in)))) \
-             THEN 1 ELSE 0 END WHERE device_id IS NOT NULL",
-            &[],
-        )
-        .await?;
     }
     lap("compared with the register");
     let counts = tx
