@@ -220,24 +220,37 @@ pub async fn import(
             Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
         }
         if batch.len() >= CHUNK {
-            if errors.is_empty() {
-                tx.load("staging_device", &STAGING_COLS, &batch).await?;
-            }
+            // valid rows are staged even after an error, so that duplicates among them are reported too
+            tx.load("staging_device", &STAGING_COLS, &batch).await?;
             batch.clear();
             progress(rows);
         }
     }
-    if errors.is_empty() {
-        tx.load("staging_device", &STAGING_COLS, &batch).await?;
-    }
+    tx.load("staging_device", &STAGING_COLS, &batch).await?;
     progress(rows);
     lap("staging loaded");
+    tx.exec("CREATE INDEX ix_staging_device_serial ON staging_device (serial)", &[]).await?;
+    for r in tx
+        .rows(
+            "SELECT s.row_no, s.serial, f.first_row FROM staging_device s JOIN \
+             (SELECT serial, MIN(row_no) AS first_row FROM staging_device GROUP BY serial HAVING COUNT(*) > 1) f \
+             ON f.serial = s.serial WHERE s.row_no > f.first_row ORDER BY s.row_no",
+            &[],
+        )
+        .await?
+    {
+        let row: usize = r[0].parse().unwrap_or(0);
+        errors.push(
+            row,
+            format!("{file}:{row}:serial_number: {} — 重複しないシリアル番号（{}行目と同じです）", r[1], r[2]),
+        );
+    }
     if !errors.is_empty() {
         tx.rollback().await?;
         return Err(errors.into_error());
     }
+    lap("duplicates checked");
     if !register_empty {
-        tx.exec("CREATE INDEX ix_staging_device_serial ON staging_device (serial)", &[]).await?;
         if tx.is_postgres() {
             // temp tables are never auto-analysed; without statistics the join below is planned badly
             tx.exec("ANALYZE staging_device", &[]).await?;
