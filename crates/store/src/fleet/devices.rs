@@ -200,7 +200,7 @@ pub async fn import(
     let m = V::I(municipality_id);
     // An empty register (the first inventory) needs no matching against existing devices.
     let register_empty =
-        tx.rows("SELECT id FROM device WHERE municipality_id = $1 LIMIT 1", &[m.clone()]).await?.is_empty();
+        tx.rows("SELECT id FROM device WHERE municipality_id = $1 LIMIT 1", std::slice::from_ref(&m)).await?.is_empty();
     let mut lookup = Lookup::load(&mut tx, municipality_id).await?;
 
     let mut errors = Errors::default();
@@ -275,7 +275,7 @@ pub async fn import(
                     .map(differs)
                     .join(" OR ")
             ),
-            &[m.clone()],
+            std::slice::from_ref(&m),
         )
         .await?;
         let checks: [(&str, &str, &str); 2] = [
