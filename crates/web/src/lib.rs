@@ -1,16 +1,17 @@
 //! gigaops web: the Japanese, server-rendered web UI — axum router, handlers per capability,
 //! askama templates, login and sessions, CSRF protection, role checks and static assets.
+#![warn(missing_docs)]
 
-pub mod assets;
+mod assets;
 pub mod auth;
 pub mod csrf;
 pub mod errors;
-pub mod fleet;
-pub mod health;
-pub mod home;
+mod fleet;
+mod health;
+mod home;
 mod http;
-pub mod page;
-pub mod schools;
+mod page;
+mod schools;
 
 use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
@@ -36,6 +37,7 @@ pub const SECURE_COOKIES_ENV: &str = "GIGAOPS_SECURE_COOKIES";
 /// Shared state of every handler: the store (cheap to clone, a connection pool).
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// The database every handler reads and writes through `gigaops-store`.
     pub store: Store,
 }
 

@@ -94,11 +94,6 @@ impl SignedIn {
             search: a.allows(Capability::ViewDevices),
         })
     }
-
-    /// The session's CSRF token, for forms.
-    pub async fn csrf_token(&self) -> AppResult<String> {
-        crate::csrf::token(&self.session).await
-    }
 }
 
 /// Leaves a message for the next page (e.g. 「登録しました」 after a redirect).

@@ -34,6 +34,7 @@ pub struct Access {
 }
 
 impl Access {
+    /// The permissions of `user`.
     pub fn new(user: User) -> Self {
         Access { user }
     }
@@ -43,6 +44,7 @@ impl Access {
         &self.user
     }
 
+    /// The user's role.
     pub fn role(&self) -> Role {
         self.user.role
     }
@@ -71,18 +73,22 @@ impl Access {
         }
     }
 
+    /// [`Capability::ViewDevices`].
     pub fn can_view_devices(&self) -> bool {
         self.allows(Capability::ViewDevices)
     }
 
+    /// [`Capability::ManageFleet`].
     pub fn can_manage_fleet(&self) -> bool {
         self.allows(Capability::ManageFleet)
     }
 
+    /// [`Capability::ViewReports`].
     pub fn can_view_reports(&self) -> bool {
         self.allows(Capability::ViewReports)
     }
 
+    /// [`Capability::ViewSchools`].
     pub fn can_view_schools(&self) -> bool {
         self.allows(Capability::ViewSchools)
     }

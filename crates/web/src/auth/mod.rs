@@ -9,7 +9,7 @@
 //! - [`access`]: the role → capability rules, in one place.
 
 pub mod access;
-pub mod login;
+pub(crate) mod login;
 
 pub use access::{Access, Capability};
 
@@ -55,7 +55,9 @@ impl AuthUser for SessionUser {
 /// E-mail and password from the login form.
 #[derive(Clone)]
 pub struct Credentials {
+    /// E-mail as typed (trimmed and lower-cased by the store).
     pub email: String,
+    /// Password as typed.
     pub password: String,
 }
 
@@ -66,6 +68,7 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// A backend over `store`'s accounts.
     pub fn new(store: Store) -> Self {
         Backend { store }
     }
@@ -118,11 +121,14 @@ pub async fn require_login(req: Request, next: Next) -> Response {
 /// user redirects to the login form.
 #[derive(Clone, Debug)]
 pub struct SignedIn {
+    /// The user's permissions (and the user).
     pub access: Access,
+    /// The request's session (CSRF token, flash messages).
     pub session: Session,
 }
 
 impl SignedIn {
+    /// The signed-in user.
     pub fn user(&self) -> &User {
         self.access.user()
     }

@@ -2,7 +2,7 @@
 //! state history and incidents, and for users who manage the fleet the forms 「事故を登録」 and,
 //! while it is in repair, 「修理完了（予備機に戻す）」.
 //!
-//! [`render_device`] is shared with the POST handlers, which re-render the page with the typed
+//! `render_device` is shared with the POST handlers, which re-render the page with the typed
 //! values and the messages beside the fields when a form is rejected.
 
 use super::{class_ja, device_href, kind_ja, reason_ja, status_ja, SelectOption};
@@ -16,10 +16,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gigaops_domain::calendar::wareki_date;
 use gigaops_domain::fleet::{DeviceStatus, IncidentKind};
-use gigaops_store::entity::device;
 use gigaops_store::fleet::queries::{self, DeviceDetail, DeviceFilter};
-use gigaops_store::{schools, Store};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use gigaops_store::schools;
 use std::collections::HashMap;
 
 /// The incident form as typed, with a message per field.
@@ -119,21 +117,6 @@ struct DevicePage {
     today: String,
 }
 
-/// Serial numbers of devices by id, within the municipality.
-// TODO(store): a store query (or serials in `DeviceDetail`) should replace this look-up.
-async fn serials_by_id(store: &Store, municipality_id: i64, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = device::Entity::find()
-        .filter(device::Column::MunicipalityId.eq(municipality_id))
-        .filter(device::Column::Id.is_in(ids))
-        .all(&store.db)
-        .await
-        .map_err(|e| AppError::from(gigaops_store::StoreError::from(e)))?;
-    Ok(rows.into_iter().map(|d| (d.id, d.serial_number)).collect())
-}
-
 /// Loads a device the user may see, or 404.
 pub(super) async fn load(state: &AppState, me: &SignedIn, key: &str) -> AppResult<DeviceDetail> {
     queries::device_detail(&state.store, me.access.municipality_id(), key, me.access.school_scope())
@@ -154,14 +137,7 @@ pub(super) async fn render_device(
     let d = &detail.device;
     let school_names: HashMap<i64, String> =
         schools::list(store, m).await?.into_iter().map(|s| (s.id, s.name)).collect();
-    let other_ids: Vec<i64> = detail
-        .incidents
-        .iter()
-        .flat_map(|i| [Some(i.device_id), i.replacement_device_id])
-        .flatten()
-        .filter(|id| *id != d.id)
-        .collect();
-    let serials = serials_by_id(store, m, other_ids).await?;
+    let serials = &detail.serials;
 
     let history = detail
         .states
