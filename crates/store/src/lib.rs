@@ -29,6 +29,10 @@ pub enum StoreError {
     /// The request breaks a rule (a spare that is not a spare, a date before the inventory …).
     #[error("{0}")]
     Rule(String),
+    /// A fleet rule of `gigaops_domain::fleet` refused the event; the variant says which (so a form
+    /// can show it beside the right field).
+    #[error(transparent)]
+    Fleet(#[from] gigaops_domain::fleet::FleetRuleError),
     /// An import found bad rows; nothing was written. Each string is `file:row:column: value — expected`.
     #[error("{} 件のエラーがあるため、何も書き込みませんでした:\n{}", .0.len(), .0.join("\n"))]
     Rows(Vec<String>),

@@ -81,7 +81,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound(_) => AppError::NotFound,
             StoreError::Rule(m) | StoreError::Conflict(m) => AppError::BadRequest(m),
-            e @ StoreError::Rows(_) => AppError::BadRequest(e.to_string()),
+            e @ (StoreError::Rows(_) | StoreError::Fleet(_)) => AppError::BadRequest(e.to_string()),
             e @ (StoreError::Db(_) | StoreError::Sqlx(_)) => AppError::Internal(e.into()),
         }
     }

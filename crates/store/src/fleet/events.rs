@@ -175,7 +175,7 @@ async fn find_incident(
 }
 
 fn rule(e: gigaops_domain::fleet::FleetRuleError) -> StoreError {
-    StoreError::Rule(e.to_string())
+    StoreError::Fleet(e)
 }
 
 async fn incident_step(
@@ -316,7 +316,8 @@ pub async fn import_incidents(
                 }
             }
             Ok(None) => {}
-            Err(StoreError::Rule(m)) | Err(StoreError::NotFound(m)) => {
+            Err(e @ (StoreError::Rule(_) | StoreError::NotFound(_) | StoreError::Fleet(_))) => {
+                let m = e.to_string();
                 let (col, val) = match step {
                     Step::Occur => ("serial_number", inp.serial_number.clone()),
                     Step::Repair => ("repaired_on", inp.repaired_on.map(|d| d.to_string()).unwrap_or_default()),
@@ -462,8 +463,8 @@ pub async fn import_movements(
         let (row, inp) = &rows[i];
         match record_movement(&txn, municipality_id, inp, src.imported_by.as_deref()).await {
             Ok(a) => status[i] = a,
-            Err(StoreError::Rule(m)) | Err(StoreError::NotFound(m)) => {
-                errors.push(*row, format!("{}:{row}:serial_number: {} — {m}", src.file_name, inp.serial_number));
+            Err(e @ (StoreError::Rule(_) | StoreError::NotFound(_) | StoreError::Fleet(_))) => {
+                errors.push(*row, format!("{}:{row}:serial_number: {} — {e}", src.file_name, inp.serial_number));
             }
             Err(e) => return Err(e),
         }

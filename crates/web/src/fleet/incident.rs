@@ -1,10 +1,10 @@
 //! `POST /fleet/devices/{serial}/incidents`: 事故を登録 — 破損 / 故障 / 紛失 / 盗難 on a date, with
 //! an optional cause and an optional spare (代替機) that takes the device's place at its school.
 //!
-//! The handler checks what it can name precisely (kind, date, cause length, the replacement
-//! exists, is a spare of the same model group and is not the device itself), then calls
-//! `gigaops_store::fleet::events::register_incident`, which applies the fleet rules in one
-//! transaction. Any rejection re-renders the device page with status 422, the message beside its
+//! The handler checks the form itself (kind, date, cause length, that the replacement exists),
+//! then calls `gigaops_store::fleet::events::register_incident`, which applies the fleet rules of
+//! `gigaops_domain::fleet` in one transaction; a refused rule comes back typed and is shown beside
+//! its field. Any rejection re-renders the device page with status 422, the message beside its
 //! field and every typed value kept. Success redirects (303) to the device page with
 //! 「登録しました」 — or, for a `school` user whose device has just left the school (it went to
 //! repair or was lost), to the replacement's page or the device list.
@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gigaops_domain::calendar::parse_date;
-use gigaops_domain::fleet::{DeviceStatus, IncidentKind};
+use gigaops_domain::fleet::{FleetRuleError, IncidentKind};
 use gigaops_store::fleet::events::{register_incident, Applied, IncidentInput};
 use gigaops_store::fleet::queries;
 use gigaops_store::StoreError;
@@ -39,15 +39,16 @@ pub struct IncidentForm {
     pub replacement_serial: String,
 }
 
-/// Where a message of the store belongs on the form (its messages name the replacement
-/// 「代替機」 or a date 「日付」).
-fn place_store_message(errors: &mut IncidentErrors, message: String) {
-    if message.contains("代替機") {
-        errors.replacement_serial = Some(message);
-    } else if message.contains("日付") || message.contains("日は") {
-        errors.occurred_on = Some(message);
-    } else {
-        errors.general = Some(message);
+/// Where a fleet rule's refusal belongs on the form: replacement problems beside 代替機, date
+/// problems beside 発生日, the rest above the form.
+fn place_rule_error(errors: &mut IncidentErrors, e: &FleetRuleError) {
+    let message = Some(e.to_string());
+    match e {
+        FleetRuleError::NotASpare { .. }
+        | FleetRuleError::GroupMismatch { .. }
+        | FleetRuleError::SelfReplacement(_) => errors.replacement_serial = message,
+        FleetRuleError::BeforeRegistration { .. } | FleetRuleError::BeforeLatest { .. } => errors.occurred_on = message,
+        _ => errors.general = message,
     }
 }
 
@@ -94,22 +95,6 @@ pub(super) async fn register(
                 errors.replacement_serial =
                     Some(format!("代替機のシリアル番号「{typed_rep}」の端末は台帳にありません。"))
             }
-            Some(r) if r.device.id == detail.device.id => {
-                errors.replacement_serial = Some("代替機に、事故のあった端末そのものは指定できません。".into())
-            }
-            Some(r) if r.device.status != DeviceStatus::Spare.as_str() => {
-                errors.replacement_serial = Some(format!(
-                    "代替機 {} は予備機ではありません（現在: {}）。予備機のシリアル番号を入力してください。",
-                    r.device.serial_number,
-                    super::status_ja(&r.device.status)
-                ))
-            }
-            Some(r) if r.device.model_group != detail.device.model_group => {
-                errors.replacement_serial = Some(format!(
-                    "代替機 {} の機種グループ「{}」が、この端末の「{}」と異なります。",
-                    r.device.serial_number, r.device.model_group, detail.device.model_group
-                ))
-            }
             Some(r) => replacement = Some(r.device.serial_number),
         }
     }
@@ -147,9 +132,14 @@ pub(super) async fn register(
                 None => format!("登録しました。端末 {serial} は{}になりました。", kind.status_after().label_ja()),
             }
         }
-        Err(StoreError::Rule(msg)) | Err(StoreError::NotFound(msg)) | Err(StoreError::Conflict(msg)) => {
+        Err(StoreError::Fleet(rule)) => {
             let mut errors = IncidentErrors::default();
-            place_store_message(&mut errors, msg);
+            place_rule_error(&mut errors, &rule);
+            let forms = Forms { incident: Some(typed(errors)), repair: None };
+            return render_device(&state, &me, detail, forms, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        Err(StoreError::Rule(msg)) | Err(StoreError::NotFound(msg)) | Err(StoreError::Conflict(msg)) => {
+            let errors = IncidentErrors { general: Some(msg), ..Default::default() };
             let forms = Forms { incident: Some(typed(errors)), repair: None };
             return render_device(&state, &me, detail, forms, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
@@ -173,18 +163,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn store_messages_go_beside_their_field() {
+    fn rule_errors_go_beside_their_field() {
+        let d = |s: &str| s.parse().unwrap();
         let mut e = IncidentErrors::default();
-        place_store_message(&mut e, "代替機 X は予備機ではありません（現在: 配置済）".into());
+        place_rule_error(&mut e, &FleetRuleError::NotASpare { serial: "X".into(), status: "配置済" });
         assert!(e.replacement_serial.is_some() && e.occurred_on.is_none());
         let mut e = IncidentErrors::default();
-        place_store_message(
+        place_rule_error(
             &mut e,
-            "端末 X には 2022-05-01 の記録があり、それより前の日付 2022-04-01 の記録は追加できません".into(),
+            &FleetRuleError::BeforeLatest { serial: "X".into(), on: d("2022-04-01"), since: d("2022-05-01") },
         );
-        assert!(e.occurred_on.is_some());
+        assert!(e.occurred_on.as_deref().is_some_and(|m| m.contains("2022-05-01")));
         let mut e = IncidentErrors::default();
-        place_store_message(&mut e, "端末 X は修理中のため、この操作はできません".into());
-        assert!(e.general.is_some());
+        place_rule_error(
+            &mut e,
+            &FleetRuleError::WrongStatus {
+                serial: "X".into(),
+                status: "修理中",
+                expected: "配置済または予備機の端末のみ",
+            },
+        );
+        assert!(e.general.is_some() && e.replacement_serial.is_none());
     }
 }

@@ -44,6 +44,7 @@ pub(super) async fn complete(
             match return_from_repair(&state.store, me.access.municipality_id(), &serial, d, &me.user().email).await {
                 Ok(()) => Ok(d),
                 Err(StoreError::Rule(m)) | Err(StoreError::NotFound(m)) | Err(StoreError::Conflict(m)) => Err(m),
+                Err(e @ StoreError::Fleet(_)) => Err(e.to_string()),
                 Err(e) => return Err(e.into()),
             }
         }
