@@ -127,3 +127,44 @@ async fn bad_input_is_reported_with_file_row_column_and_nothing_is_written() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("R99x"));
     }
 }
+
+fn gigaops_stdin(db: &str, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gigaops"))
+        .args(["--database-url", db])
+        .args(args)
+        .current_dir(root())
+        .env("GIGAOPS_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gigaops");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin_and_checks_roles_and_schools() {
+    for b in BACKENDS {
+        let db = fresh_url(b).await;
+        ok(&db, &["import", "schools", &format!("{EX}/schools-maebashi.csv")]);
+        let o =
+            gigaops_stdin(&db, &["user", "add", "--email", "Admin@Example.jp", "--role", "admin"], "long-enough-pw\n");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = gigaops_stdin(&db, &["user", "add", "--email", "short@example.jp", "--role", "board"], "short\n");
+        assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("10文字以上"));
+        let o = gigaops_stdin(&db, &["user", "add", "--email", "s@example.jp", "--role", "school"], "long-enough-pw\n");
+        assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--school"));
+        let o = gigaops_stdin(
+            &db,
+            &["user", "add", "--email", "s@example.jp", "--role", "school", "--school", "B110210000017"],
+            "long-enough-pw\n",
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = gigaops_stdin(&db, &["user", "add", "--email", "x@example.jp", "--role", "owner"], "long-enough-pw\n");
+        assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("owner"));
+        let list = ok(&db, &["user", "list"]);
+        assert!(list.contains("admin@example.jp\tadmin") && list.contains("s@example.jp\tschool"), "{list}");
+    }
+}
