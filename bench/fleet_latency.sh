@@ -30,7 +30,7 @@ run() { # label, database url
   curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" \
     --data-urlencode "email=board@demo.gigaops.jp" --data-urlencode "password=gigaops-demo" "http://127.0.0.1:$PORT/login"
   local cookie
-  cookie=$(awk '$6 == "id" { print "id=" $7 }' "$jar")
+  cookie=$(awk '$6 == "gigaops_session" { print "gigaops_session=" $7 }' "$jar")
   [ -n "$cookie" ] || { echo "login failed"; exit 1; }
   for path in "/fleet/devices?status=spare&group=iPad%EF%BC%88%E5%B0%8F%E4%B8%AD%EF%BC%89&page=3" \
               "/fleet/devices?q=DMP&page=10" \

@@ -82,6 +82,14 @@ async fn maebashi_fy2022_table_is_reproduced_through_the_cli() {
         assert_eq!(cb["total"], 24);
         assert_eq!(cb["previous_year_total"], 2);
 
+        // FY2021 is computed by rolling the FY2022 events back: 215 broken, 750 − 215 − 1 spares left
+        let r3: Value = serde_json::from_str(&ok(&db, &["report", "fleet", "--fiscal-year", "R3"])).unwrap();
+        let ipad3 = r3["groups"].as_array().unwrap().iter().find(|g| g["model_group"] == "iPad（小中）").unwrap();
+        assert_eq!(ipad3["total"], 215, "{b:?}");
+        assert_eq!(ipad3["spares_start"], 750, "the rollout's spares on 2021-03-31 (registered 2021-04-01)");
+        assert_eq!(ipad3["months"][11]["spare_remaining"], 534);
+        assert_eq!(ipad3["deployed"], 24213);
+
         // the other formats render the same figures
         let csv = ok(&db, &["report", "fleet", "--fiscal-year", "令和4", "--format", "csv"]);
         assert!(csv.starts_with('\u{feff}'), "CSV has a BOM for Excel");

@@ -34,7 +34,8 @@ pub struct GroupReport {
     /// 配置済台数: learner devices of the group with status deployed on the fiscal year's first day
     /// (1 April), or, if none were registered yet, on the year's last recorded day.
     pub deployed: i64,
-    /// Spares (status spare) at the end of the day before the fiscal year (31 March).
+    /// 年度当初の予備機: spares (status spare) at the end of 31 March, plus spares registered by an
+    /// inventory dated 1 April (a register that starts with the year).
     pub spares_start: i64,
     /// All twelve months, April … March.
     pub months: Vec<MonthRow>,
@@ -286,25 +287,34 @@ pub async fn build(
 ) -> Result<FleetReport, gigaops_store::StoreError> {
     use gigaops_store::fleet::queries;
     let prev = fy.previous();
-    let deltas = queries::stock_deltas(store, municipality_id, fy.end()).await?;
+    // stock at a day = stock now − the changes after that day; the earliest day asked is the
+    // previous year's last day
+    let now = queries::stock_now(store, municipality_id).await?;
+    let deltas = queries::stock_deltas(store, municipality_id, prev.end()).await?;
     let counts = queries::incident_counts(store, municipality_id, prev.start(), fy.end()).await?;
     let horizon = fy.end().min(today);
     let reference = queries::latest_event_on(store, municipality_id, fy.start(), horizon)
         .await?
         .map(YearMonth::of)
         .unwrap_or_else(|| YearMonth::of(horizon.max(fy.start())));
-    let mut names: Vec<String> =
-        deltas.iter().map(|d| d.model_group.clone()).chain(counts.iter().map(|c| c.model_group.clone())).collect();
+    let mut names: Vec<String> = now
+        .iter()
+        .map(|n| n.model_group.clone())
+        .chain(deltas.iter().map(|d| d.model_group.clone()))
+        .chain(counts.iter().map(|c| c.model_group.clone()))
+        .collect();
     names.sort();
     names.dedup();
     let mut groups = Vec::new();
     for name in names {
-        let spare_at = |day: NaiveDate| -> i64 {
-            deltas.iter().filter(|d| d.model_group == name && d.effective_on <= day).map(|d| d.spare).sum()
-        };
-        let deployed_at = |day: NaiveDate| -> i64 {
-            deltas.iter().filter(|d| d.model_group == name && d.effective_on <= day).map(|d| d.deployed).sum()
-        };
+        let group = name.as_str();
+        let deltas = &deltas;
+        let current = now.iter().find(|n| n.model_group == group);
+        let later = move |day: NaiveDate| deltas.iter().filter(move |d| d.model_group == group && d.effective_on > day);
+        let spare_at =
+            |day: NaiveDate| -> i64 { current.map_or(0, |c| c.spare) - later(day).map(|d| d.spare).sum::<i64>() };
+        let deployed_at =
+            |day: NaiveDate| -> i64 { current.map_or(0, |c| c.deployed) - later(day).map(|d| d.deployed).sum::<i64>() };
         let count = |from: NaiveDate, to: NaiveDate, kind: IncidentKind| -> i64 {
             counts
                 .iter()
@@ -338,7 +348,14 @@ pub async fn build(
             .collect();
         let total: i64 = months.iter().map(|m| m.total).sum();
         let previous_year_total: i64 = IncidentKind::ALL.iter().map(|k| count(prev.start(), prev.end(), *k)).sum();
-        let spares_start = spare_at(prev.end());
+        // the stock the year starts with: on 31 March, plus spares registered by an inventory taken
+        // as of 1 April
+        let spares_start = spare_at(prev.end())
+            + deltas
+                .iter()
+                .filter(|d| d.model_group == group && d.effective_on == fy.start())
+                .map(|d| d.registered_spare)
+                .sum::<i64>();
         let mut deployed = deployed_at(fy.start());
         if deployed == 0 {
             deployed = deployed_at(horizon.max(fy.start()));

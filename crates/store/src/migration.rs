@@ -203,6 +203,8 @@ impl MigrationTrait for M0001Init {
             unique("device", "ux_device_serial", &["municipality_id", "serial_number"]),
             index("device", "ix_device_asset_tag", &["municipality_id", "asset_tag"]),
             index("device", "ix_device_school", &["school_id"]),
+            // covers the stock count of the monthly report
+            index("device", "ix_device_stock", &["municipality_id", "device_class", "model_id", "status"]),
             index("device_state", "ix_device_state_device", &["device_id", "effective_on"]),
             index("device_state", "ix_device_state_day", &["municipality_id", "effective_on"]),
             unique("incident", "ux_incident_key", &["device_id", "occurred_on", "kind"]),

@@ -91,9 +91,9 @@ fn session_layer<S: tower_sessions::SessionStore + Clone>(store: S) -> SessionMa
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
+        // 8 hours from the session's last change (sign-in, a form sent): a session is not rewritten
+        // on every page view, which would make every read a database write
         .with_expiry(Expiry::OnInactivity(inactivity))
-        // save on every request, so the 8 hours run from the last request, not the last change
-        .with_always_save(true)
 }
 
 /// Routes that need no session: the login form, the health check and the static files.

@@ -17,6 +17,8 @@ pub struct StockDelta {
     pub effective_on: NaiveDate,
     pub spare: i64,
     pub deployed: i64,
+    /// Spares newly registered that day (an inventory's first rows).
+    pub registered_spare: i64,
 }
 
 /// Incidents of one kind on one day in one model group (learner devices).
@@ -33,16 +35,38 @@ fn stmt(store: &Store, sql: &str, vals: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(store.backend(), sql, vals)
 }
 
-/// Stock changes of learner devices per model group and day, up to and including `until`.
-/// Summing them up to a date gives the number of spares / deployed devices at the end of that day.
-pub async fn stock_deltas(store: &Store, municipality_id: i64, until: NaiveDate) -> Result<Vec<StockDelta>> {
+/// Learner devices per model group now: how many are spare and how many deployed.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct StockNow {
+    pub model_group: String,
+    pub spare: i64,
+    pub deployed: i64,
+}
+
+/// Current stock of learner devices per model group (from `device.status`, which mirrors the
+/// latest state row). Together with [`stock_deltas`] it gives the stock at any past date:
+/// stock(day) = now − Σ deltas after `day`.
+pub async fn stock_now(store: &Store, municipality_id: i64) -> Result<Vec<StockNow>> {
+    let sql = "SELECT m.model_group AS model_group, \
+        CAST(SUM(CASE WHEN d.status = 'spare' THEN 1 ELSE 0 END) AS BIGINT) AS spare, \
+        CAST(SUM(CASE WHEN d.status = 'deployed' THEN 1 ELSE 0 END) AS BIGINT) AS deployed \
+        FROM device d JOIN device_model m ON m.id = d.model_id \
+        WHERE d.municipality_id = $1 AND d.device_class = 'learner' GROUP BY m.model_group ORDER BY m.model_group";
+    Ok(StockNow::find_by_statement(stmt(store, sql, vec![municipality_id.into()])).all(&store.db).await?)
+}
+
+/// Stock changes of learner devices per model group and day, for days after `after`: +1 for a
+/// device entering a status, −1 for one leaving it. Only the state rows after `after` are read,
+/// so a report for a recent year touches a few hundred rows, not the whole register.
+pub async fn stock_deltas(store: &Store, municipality_id: i64, after: NaiveDate) -> Result<Vec<StockDelta>> {
     let sql = "SELECT m.model_group AS model_group, s.effective_on AS effective_on, \
         CAST(SUM(CASE WHEN s.status = 'spare' THEN 1 ELSE 0 END) - SUM(CASE WHEN s.prev_status = 'spare' THEN 1 ELSE 0 END) AS BIGINT) AS spare, \
-        CAST(SUM(CASE WHEN s.status = 'deployed' THEN 1 ELSE 0 END) - SUM(CASE WHEN s.prev_status = 'deployed' THEN 1 ELSE 0 END) AS BIGINT) AS deployed \
+        CAST(SUM(CASE WHEN s.status = 'deployed' THEN 1 ELSE 0 END) - SUM(CASE WHEN s.prev_status = 'deployed' THEN 1 ELSE 0 END) AS BIGINT) AS deployed, \
+        CAST(SUM(CASE WHEN s.status = 'spare' AND s.prev_status IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS registered_spare \
         FROM device_state s JOIN device d ON d.id = s.device_id JOIN device_model m ON m.id = d.model_id \
-        WHERE s.municipality_id = $1 AND d.device_class = 'learner' AND s.effective_on <= $2 \
+        WHERE s.municipality_id = $1 AND d.device_class = 'learner' AND s.effective_on > $2 \
         GROUP BY m.model_group, s.effective_on ORDER BY m.model_group, s.effective_on";
-    Ok(StockDelta::find_by_statement(stmt(store, sql, vec![municipality_id.into(), until.into()]))
+    Ok(StockDelta::find_by_statement(stmt(store, sql, vec![municipality_id.into(), after.into()]))
         .all(&store.db)
         .await?)
 }
