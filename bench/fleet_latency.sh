@@ -22,7 +22,6 @@ run() { # label, database url
   $bin --database-url "$db" demo > /dev/null 2>&1
   $bin --database-url "$db" serve --addr "127.0.0.1:$PORT" > "$out/serve.log" 2>&1 &
   local pid=$!
-  trap 'kill $pid 2>/dev/null || true' RETURN
   for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break; sleep 0.2; done
   rm -f "$jar"
   local token
@@ -40,6 +39,8 @@ run() { # label, database url
     wrk -t2 -c8 -d"${SECS}s" --latency -H "Cookie: $cookie" "http://127.0.0.1:$PORT$path" |
       sed -n '/Latency Distribution/,/Requests\/sec/p'
   done
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
 }
 
 rm -f "$out/latency.db"*

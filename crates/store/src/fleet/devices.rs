@@ -7,6 +7,7 @@ use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use gigaops_ingest::devices::DeviceRecord;
 use gigaops_ingest::RowError;
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 
 /// Most error lines kept for one import; the rest are counted.
@@ -404,5 +405,10 @@ pub async fn import(
     }
     tx.commit().await?;
     lap("committed");
+    // fresh statistics after a bulk change, or the planner keeps the estimates of an empty register
+    // (PostgreSQL: a 160 ms sort instead of a 1 ms index scan on the device list)
+    let analyse = if pg { "ANALYZE device, device_state, device_model" } else { "PRAGMA optimize" };
+    store.db.execute_unprepared(analyse).await?;
+    lap("analysed");
     Ok(out)
 }
