@@ -516,7 +516,7 @@ impl GradeCounts {
     }
 }
 
-/// Splits a 担当課 cell into divisions: separators `、` `,` `，` `・` and line breaks; a trailing
+/// Splits a 担当課 cell into divisions: separators `、` `,` `，` and line breaks; a trailing
 /// `他` / ` 他` (「文化財課 他」, "and others") becomes its own entry `他`. Entries are trimmed and
 /// empty ones dropped; order is kept.
 pub fn split_divisions(s: &str) -> Vec<String> {
@@ -537,18 +537,45 @@ pub fn split_divisions(s: &str) -> Vec<String> {
     out
 }
 
-/// Splits a 学校 cell into school actions: each `□` starts an item; line breaks inside an item are
-/// joined without a space (the document wraps lines mid-word). Text before the first `□` (such as
-/// 「特別支援学校」) is kept as a heading item without `□`. Items keep their text without the `□`
-/// and are trimmed.
+/// Splits a 学校 cell into school actions, one per line.
+///
+/// A line starting with `□` (or `☐`) is an item (the box is dropped). When the cell has boxed items,
+/// a line without a box is a heading (seed 000 prints 「特別支援学校」 above its items) and is kept as
+/// `【特別支援学校】`; a line already written `【…】` is a heading too. In a cell without any box, every
+/// line is an item. A cell that is only a dash (`-`, `‐`, `ー`, `—`, `－`: 「no school action」) or
+/// empty gives no items. Items are trimmed; order is kept. [`join_school_actions`] is the inverse.
 pub fn split_school_actions(s: &str) -> Vec<String> {
-    let joined: String = s.lines().map(str::trim).collect();
-    joined.split('□').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect()
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.len() == 1 && Grade::parse(lines[0]) == Some(Grade::Ungraded) {
+        return Vec::new();
+    }
+    let boxed = |l: &str| l.starts_with(['□', '☐']);
+    let any_box = lines.iter().any(|l| boxed(l));
+    lines
+        .iter()
+        .filter_map(|l| {
+            if boxed(l) {
+                let item = l.trim_start_matches(['□', '☐']).trim();
+                (!item.is_empty()).then(|| item.to_string())
+            } else if l.starts_with('【') && l.ends_with('】') {
+                Some(l.to_string())
+            } else if any_box {
+                Some(format!("【{l}】"))
+            } else {
+                Some(l.to_string())
+            }
+        })
+        .collect()
 }
 
-/// The 学校 cell text for school actions: each item on its own line with a leading `□`.
+/// The 学校 cell text for school actions: one line per item, items with a leading `□`, headings
+/// (`【…】`) as they are.
 pub fn join_school_actions(items: &[String]) -> String {
-    items.iter().map(|i| format!("□{i}")).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(|i| if i.starts_with('【') && i.ends_with('】') { i.clone() } else { format!("□{i}") })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -636,9 +663,15 @@ mod tests {
         assert_eq!(split_divisions("教育指導課、教育センター"), ["教育指導課", "教育センター"]);
         assert_eq!(split_divisions("生涯学習課、文化財課 他"), ["生涯学習課", "文化財課", "他"]);
         assert_eq!(split_divisions("教育相談課\n教育センター"), ["教育相談課", "教育センター"]);
-        let items = split_school_actions("□目の健康について配慮した端末\n活用\n□保護者への周知");
+        let items = split_school_actions("□目の健康について配慮した端末活用\n□保護者への周知");
         assert_eq!(items, ["目の健康について配慮した端末活用", "保護者への周知"]);
         assert_eq!(split_school_actions(&join_school_actions(&items)), items);
+        let sp = split_school_actions("特別支援学校\n□入出力機器の効果的な活用\n特別支援学級\n□個別の活用");
+        assert_eq!(sp, ["【特別支援学校】", "入出力機器の効果的な活用", "【特別支援学級】", "個別の活用"]);
+        assert_eq!(join_school_actions(&sp), "【特別支援学校】\n□入出力機器の効果的な活用\n【特別支援学級】\n□個別の活用");
+        assert_eq!(split_school_actions(&join_school_actions(&sp)), sp);
+        assert!(split_school_actions("‐").is_empty() && split_school_actions(" ").is_empty());
+        assert_eq!(split_school_actions("a\nb"), ["a", "b"]);
     }
 
     #[test]
