@@ -668,7 +668,10 @@ mod tests {
         assert_eq!(split_school_actions(&join_school_actions(&items)), items);
         let sp = split_school_actions("特別支援学校\n□入出力機器の効果的な活用\n特別支援学級\n□個別の活用");
         assert_eq!(sp, ["【特別支援学校】", "入出力機器の効果的な活用", "【特別支援学級】", "個別の活用"]);
-        assert_eq!(join_school_actions(&sp), "【特別支援学校】\n□入出力機器の効果的な活用\n【特別支援学級】\n□個別の活用");
+        assert_eq!(
+            join_school_actions(&sp),
+            "【特別支援学校】\n□入出力機器の効果的な活用\n【特別支援学級】\n□個別の活用"
+        );
         assert_eq!(split_school_actions(&join_school_actions(&sp)), sp);
         assert!(split_school_actions("‐").is_empty() && split_school_actions(" ").is_empty());
         assert_eq!(split_school_actions("a\nb"), ["a", "b"]);
