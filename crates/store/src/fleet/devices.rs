@@ -144,14 +144,14 @@ pub async fn import(
     tx.exec(
         "UPDATE staging_device SET school_id = sc.id FROM school sc \
          WHERE sc.municipality_id = $1 AND sc.school_code = staging_device.school_code",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
         "UPDATE staging_device SET device_id = d.id, cur_status = d.status, cur_school = d.school_id, \
          cur_since = d.status_since FROM device d \
          WHERE d.municipality_id = $1 AND d.serial_number = staging_device.serial",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
@@ -199,7 +199,7 @@ pub async fn import(
         ),
     ];
     for (sql, column, expected) in checks {
-        let vals: &[V] = if sql.contains("$2") { &[m.clone(), V::D(Some(as_of))] } else { &[m.clone()] };
+        let vals: &[V] = if sql.contains("$2") { &[m.clone(), V::D(Some(as_of))] } else { std::slice::from_ref(&m) };
         for r in tx.rows(sql, vals).await? {
             let row: usize = r[0].parse().unwrap_or(0);
             errors.push(row, format!("{file}:{row}:{column}: {} — {expected}", r[1]));
@@ -227,13 +227,13 @@ pub async fn import(
         "INSERT INTO device_model (municipality_id, name, model_group) SELECT $1, model, MIN(model_group) \
          FROM staging_device s WHERE model_group IS NOT NULL AND NOT EXISTS \
          (SELECT 1 FROM device_model m WHERE m.municipality_id = $1 AND m.name = s.model) GROUP BY model",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
         "UPDATE staging_device SET model_id = m.id FROM device_model m \
          WHERE m.municipality_id = $1 AND m.name = staging_device.model",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
