@@ -59,7 +59,8 @@ fn maebashi_csv() -> PathBuf {
 }
 
 async fn status_of(store: &Store, serial: &str) -> (String, Option<i64>) {
-    let dv = device::Entity::find().filter(device::Column::SerialNumber.eq(serial)).one(&store.db).await.unwrap().unwrap();
+    let dv =
+        device::Entity::find().filter(device::Column::SerialNumber.eq(serial)).one(&store.db).await.unwrap().unwrap();
     (dv.status, dv.school_id)
 }
 
@@ -140,9 +141,16 @@ A3,UnknownPad,,learner,deployed,B110210000017,
             let mut s = src(&inv);
             s.dry_run = true;
             let mut t = open_table(&inv, None).unwrap();
-            fleet::devices::import(&store, m, &s, gigaops_ingest::devices::read(&mut t).unwrap(), d("2021-04-01"), |_| {})
-                .await
-                .unwrap()
+            fleet::devices::import(
+                &store,
+                m,
+                &s,
+                gigaops_ingest::devices::read(&mut t).unwrap(),
+                d("2021-04-01"),
+                |_| {},
+            )
+            .await
+            .unwrap()
         };
         assert_eq!(dry.inserted, 5);
         assert_eq!(device_count(&store).await, 0, "dry run writes nothing");
@@ -152,6 +160,18 @@ A3,UnknownPad,,learner,deployed,B110210000017,
         assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 5), "{b:?}");
         assert_eq!(device_state::Entity::find().count(&store.db).await.unwrap(), 5, "one inventory state each");
         assert_eq!(status_of(&store, "DMP000000003").await.0, "spare");
+
+        // A later inventory that moves a spare into a school is a state change on its as-of date.
+        let moved = write(&dir, "moved.csv", &INVENTORY.replace("spare,,T-3", "deployed,B110210000026,T-3"));
+        let o = import_devices(&store, m, &moved, "2022-01-01").await.unwrap();
+        assert_eq!((o.inserted, o.updated, o.unchanged), (0, 1, 4), "{b:?}");
+        assert_eq!(status_of(&store, "DMP000000003").await.0, "deployed");
+        assert_eq!(device_state::Entity::find().count(&store.db).await.unwrap(), 6);
+        // …and one dated before that change is refused, naming the row
+        let back = write(&dir, "back.csv", INVENTORY);
+        let err = import_devices(&store, m, &back, "2021-12-01").await.unwrap_err().to_string();
+        assert!(err.contains("back.csv:4:status: 2022-01-01"), "{err}");
+        assert_eq!(status_of(&store, "DMP000000003").await.0, "deployed", "nothing written");
 
         // An Intune export updates attributes of known devices, matched on serial number.
         let intune = write(
@@ -163,7 +183,12 @@ x1,MBS-IPAD-1,2021-04-01,2022-05-01 10:00:00,15.4,DMP000000001,Apple,iPad（第8
         );
         let o = import_devices(&store, m, &intune, "2022-05-01").await.unwrap();
         assert_eq!((o.inserted, o.updated), (0, 1), "{b:?}");
-        let dv = device::Entity::find().filter(device::Column::SerialNumber.eq("DMP000000001")).one(&store.db).await.unwrap().unwrap();
+        let dv = device::Entity::find()
+            .filter(device::Column::SerialNumber.eq("DMP000000001"))
+            .one(&store.db)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(dv.device_name.as_deref(), Some("MBS-IPAD-1"));
         assert_eq!(dv.os_version.as_deref(), Some("15.4"));
         assert_eq!(dv.status, "deployed", "MDM export keeps the status");
@@ -179,8 +204,8 @@ x1,MBS-IPAD-1,2021-04-01,2022-05-01 10:00:00,15.4,DMP000000001,Apple,iPad（第8
         )
         .await
         .unwrap();
-        assert_eq!(total, 3);
-        assert_eq!(rows[0].serial_number, "DMP000000003");
+        assert_eq!(total, 2);
+        assert_eq!(rows[0].serial_number, "DMP000000004");
         let det = fleet::queries::device_detail(&store, m, "T-1", None).await.unwrap().unwrap();
         assert_eq!(det.device.serial_number, "DMP000000001");
         assert_eq!(det.device.school_name.as_deref(), Some("前橋市立桃井小学校"));
@@ -257,10 +282,18 @@ DMP000000002,2022-05-02,theft,,DMP000000001,,
         assert_eq!(status_of(&store, "DMP000000003").await, ("spare".into(), None));
 
         // movements: deploy a spare at a school; the same file again changes nothing
-        let mv = write(&dir, "mv.csv", "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-07-01,deployed,B110210000026\n");
+        let mv = write(
+            &dir,
+            "mv.csv",
+            "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-07-01,deployed,B110210000026\n",
+        );
         assert_eq!(import_movements(&store, m, &mv).await.unwrap().inserted, 1);
         assert_eq!(import_movements(&store, m, &mv).await.unwrap().unchanged, 1);
-        let bad_mv = write(&dir, "badmv.csv", "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-06-30,spare,\n");
+        let bad_mv = write(
+            &dir,
+            "badmv.csv",
+            "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-06-30,spare,\n",
+        );
         let err = import_movements(&store, m, &bad_mv).await.unwrap_err().to_string();
         assert!(err.contains("badmv.csv:2:"), "{err}");
     }
