@@ -739,6 +739,17 @@ impl ScheduleReport {
         Ok(wb.save_to_buffer()?)
     }
 
+    /// A complete HTML page (A4 landscape) with the title and the Gantt chart inline.
+    pub fn to_html_document(&self) -> String {
+        let title = crate::svg::escape(&self.title());
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>\n\
+             @page {{ size: A4 landscape; margin: 10mm; }}\nbody {{ font-family: IPAexGothic, \"Noto Sans CJK JP\", sans-serif; }}\n\
+             svg.plan-gantt {{ width: 100%; height: auto; }}\n</style>\n</head>\n<body>\n<h1>{title}</h1>\n{}\n</body>\n</html>\n",
+            self.to_svg()
+        )
+    }
+
     /// The Gantt chart as inline SVG: one lane per goal (code and title on the left), a column per
     /// month with the fiscal years labelled above, bars with their labels, the KPI direction mark on
     /// the right. Deterministic; all text escaped.
