@@ -10,6 +10,7 @@ pub mod health;
 pub mod home;
 mod http;
 pub mod page;
+pub mod plan;
 pub mod schools;
 
 use anyhow::Context as _;
@@ -105,6 +106,7 @@ fn protected_routes() -> Router<AppState> {
         .merge(home::routes())
         .merge(fleet::routes())
         .merge(schools::routes())
+        .merge(plan::routes())
         .route_layer(axum::middleware::from_fn(auth::require_login))
 }
 
