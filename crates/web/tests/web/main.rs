@@ -8,5 +8,5 @@ mod app;
 mod auth;
 mod browser;
 mod fleet;
-mod plan;
+pub mod plan;
 mod report;
