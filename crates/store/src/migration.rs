@@ -11,10 +11,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(M0001Init),
-            Box::new(m0002_plan::M0002Plan),
-        ]
+        vec![Box::new(M0001Init), Box::new(m0002_plan::M0002Plan)]
     }
 }
 
