@@ -42,6 +42,17 @@ pub enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// ICT promotion plan: 資料4-1 evaluation (one row per goal per year) or schedule (one row per bar).
+    Plan {
+        file: PathBuf,
+        /// Plan name (default: the file's 計画 column).
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long)]
+        sheet: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Movements: serial_number,moved_on,to_status,to_school_code.
     Movements {
         file: PathBuf,
@@ -52,7 +63,7 @@ pub enum ImportCommand {
     },
 }
 
-fn source(path: &Path, dry_run: bool) -> Result<ImportSource> {
+pub(crate) fn source(path: &Path, dry_run: bool) -> Result<ImportSource> {
     Ok(ImportSource {
         file_name: path
             .file_name()
@@ -108,6 +119,9 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ImportCommand) -> Resul
             let mut t = open(&file, sheet.as_deref())?;
             let reader = gigaops_ingest::incidents::read(&mut t).map_err(|e| anyhow!("{e}"))?;
             fleet::events::import_incidents(store, m.id, &src, reader).await?
+        }
+        ImportCommand::Plan { file, plan, sheet, dry_run } => {
+            crate::plan::import(store, m.id, &file, plan.as_deref(), sheet.as_deref(), dry_run).await?
         }
         ImportCommand::Movements { file, sheet, dry_run } => {
             let src = source(&file, dry_run)?;

@@ -3,6 +3,7 @@
 
 mod demo;
 mod import;
+mod plan;
 mod report;
 
 use anyhow::{bail, Context, Result};
@@ -45,6 +46,11 @@ enum Command {
     Report {
         #[command(subcommand)]
         what: report::ReportCommand,
+    },
+    /// The ICT promotion plan: open or lock a year, division members.
+    Plan {
+        #[command(subcommand)]
+        what: plan::PlanCommand,
     },
     /// Accounts.
     User {
@@ -149,6 +155,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { what } => import::run(&store, muni, what).await?,
         Command::Report { what } => report::run(&store, muni, what).await?,
+        Command::Plan { what } => plan::run(&store, muni, what).await?,
         Command::User { what } => match what {
             UserCommand::Add { email, role, schools, name } => {
                 let m = municipalities::resolve(&store, muni).await?;

@@ -28,6 +28,26 @@ pub enum ReportCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// 行動計画 進捗・評価 (資料4-1) of a fiscal year, or the schedule with --schedule.
+    Plan(PlanArgs),
+}
+
+/// The plan's evaluation for a year (資料4-1), or its schedule.
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// Fiscal year: 2023, R5 or 令和5 (not needed with --schedule).
+    #[arg(long)]
+    fiscal_year: Option<String>,
+    /// Plan name (default: the only plan covering the year).
+    #[arg(long)]
+    plan: Option<String>,
+    /// The multi-year schedule (Gantt) instead of the year's evaluation.
+    #[arg(long)]
+    schedule: bool,
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 pub async fn run(store: &Store, muni: Option<&str>, cmd: ReportCommand) -> Result<()> {
@@ -45,10 +65,14 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ReportCommand) -> Resul
             };
             write_out(out, matches!(format, Format::Xlsx), &bytes)
         }
+        ReportCommand::Plan(a) => {
+            crate::plan::report(store, m.id, a.fiscal_year.as_deref(), a.plan.as_deref(), a.schedule, a.format, a.out)
+                .await
+        }
     }
 }
 
-fn write_out(out: Option<PathBuf>, binary: bool, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_out(out: Option<PathBuf>, binary: bool, bytes: &[u8]) -> Result<()> {
     match out {
         Some(p) => std::fs::write(&p, bytes).with_context(|| format!("{} に書き込めません", p.display())),
         None if binary => bail!("xlsx は --out でファイルを指定してください"),

@@ -1,4 +1,4 @@
-//! gigaops ingest: readers for outside files → domain records (schools, devices, incidents, movements).
+//! gigaops ingest: readers for outside files → domain records (schools, devices, incidents, movements, plan).
 //! CSV/XLSX in UTF-8/BOM/CP932, vendor header aliases (EN/JA), every row error reported; no database.
 //!
 //! Every reader follows DESIGN.md §5: [`open_table`] detects the format and encoding; a reader's
@@ -11,6 +11,7 @@ mod cell;
 pub mod devices;
 pub mod incidents;
 pub mod movements;
+pub mod plan;
 pub mod schools;
 pub mod table;
 

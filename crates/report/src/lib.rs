@@ -3,9 +3,11 @@
 
 pub mod error;
 pub mod fleet;
+pub mod plan;
 pub mod render;
 pub mod svg;
 
 pub use error::ReportError;
 pub use fleet::{FleetReport, GroupReport, MonthRow};
+pub use plan::{PlanReport, ScheduleReport};
 pub use render::{Cell, Table};

@@ -5,6 +5,7 @@ pub mod entity;
 pub mod fleet;
 pub mod imports;
 pub mod migration;
+pub mod plan;
 pub mod schools;
 pub mod users;
 

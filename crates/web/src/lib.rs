@@ -10,8 +10,9 @@ mod fleet;
 mod health;
 mod home;
 mod http;
-mod page;
-mod schools;
+pub mod page;
+pub mod plan;
+pub mod schools;
 
 use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
@@ -107,6 +108,7 @@ fn protected_routes() -> Router<AppState> {
         .merge(home::routes())
         .merge(fleet::routes())
         .merge(schools::routes())
+        .merge(plan::routes())
         .route_layer(axum::middleware::from_fn(auth::require_login))
 }
 

@@ -6,6 +6,9 @@
 //! | [`Capability::ManageFleet`] 事故登録・修理完了 | ✓ | ✓ | own schools | ✓ | — |
 //! | [`Capability::ViewReports`] 運用状況（集計）| ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | [`Capability::ViewSchools`] 学校一覧 | ✓ | ✓ | ✓ | ✓ | — |
+//! | [`Capability::ViewPlan`] 推進計画の閲覧・コメント | ✓ | ✓ | ✓ | ✓ | ✓ |
+//! | [`Capability::EditPlan`] 推進計画の編集（担当課の目標、受付中の年度） | ✓ | ✓ | — | — | — |
+//! | [`Capability::ManagePlanYears`] 年度の受付・ロック | ✓ | — | — | — | — |
 //!
 //! Everything is limited to the user's municipality. Reports are aggregates without school- or
 //! pupil-level rows, so every role may read them. A `school` user's device pages are filtered by
@@ -25,6 +28,12 @@ pub enum Capability {
     ViewReports,
     /// See the school list.
     ViewSchools,
+    /// Read the plan, its history; comment.
+    ViewPlan,
+    /// Edit plan entries (the store also checks the division and that the year is open).
+    EditPlan,
+    /// Open and lock a plan year.
+    ManagePlanYears,
 }
 
 /// The permissions of a signed-in user.
@@ -61,6 +70,9 @@ impl Access {
             Capability::ViewDevices | Capability::ManageFleet => role.manages_fleet(),
             Capability::ViewReports => true,
             Capability::ViewSchools => role != Role::Viewer,
+            Capability::ViewPlan => true,
+            Capability::EditPlan => matches!(role, Role::Admin | Role::Board),
+            Capability::ManagePlanYears => role == Role::Admin,
         }
     }
 

@@ -158,3 +158,88 @@ async fn scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdEr
     assert_eq!(after, before + 1, "{month} of {} goes up by one", fy.label_ja());
     Ok(())
 }
+
+/// Issue 4 in the browser: a division member edits a goal's entry in the open year, the admin locks
+/// the year, and the printed table shows the edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_a_plan_entry_lock_the_year_and_print() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    crate::plan::load_sendai(&app).await;
+    let m = gigaops_store::municipalities::list(&app.store).await.expect("municipalities")[0].id;
+    let pl = gigaops_store::plan::find_plan(&app.store, m, None, None).await.expect("plan");
+    gigaops_store::plan::set_year_state(
+        &app.store,
+        m,
+        &pl,
+        FiscalYear(2023),
+        gigaops_store::plan::YearState::Open,
+        "test",
+    )
+    .await
+    .expect("open the year");
+    let driver = start_chromedriver().await;
+    let b = browser(&driver).await;
+    let result = plan_scenario(&b, &app.base).await;
+    let _ = b.close().await;
+    drop(driver);
+    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+}
+
+async fn login(b: &Client, base: &str, email: &str, landing: &str) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&format!("{base}{landing}")).await?;
+    b.find(Locator::Id("email")).await?.send_keys(email).await?;
+    b.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+    b.find(Locator::Css(".login-box button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("year-state")).await?;
+    Ok(())
+}
+
+async fn plan_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+    // the board user (教育指導課) edits 1-(1)-①-A
+    login(b, base, BOARD, "/plan?fiscal_year=R5").await?;
+    assert_eq!(b.find(Locator::Id("year-state")).await?.text().await?, "受付中");
+    b.find(Locator::Css("tr[id='goal-1-(1)-①-A'] a.edit-link")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("entry-form")).await?;
+    let result = b.find(Locator::Id("result")).await?;
+    result.clear().await?;
+    result.send_keys("モデルカリキュラムの見直しを完了した。").await?;
+    b.find(Locator::Id("grade")).await?.select_by_value("excellent").await?;
+    b.find(Locator::Css("#entry-form button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("p.flash")).await?;
+    let flash = b.find(Locator::Css("p.flash")).await?.text().await?;
+    assert!(flash.contains("1-(1)-①-A を保存しました（版 2）"), "flash: {flash}");
+    let grade = b.find(Locator::Css("tr[id='goal-1-(1)-①-A'] td.grade")).await?.text().await?;
+    assert_eq!(grade, "◎");
+    b.find(Locator::Css(".logout button")).await?.click().await?;
+    // let the logout finish before signing in again (else it may end the next session)
+    for _ in 0..100 {
+        if b.current_url().await?.path() == "/login" && b.find(Locator::Id("email")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(b.current_url().await?.path(), "/login", "signed out");
+
+    // the admin locks the year
+    login(b, base, crate::app::ADMIN, "/plan?fiscal_year=R5").await?;
+    b.find(Locator::Id("lock-year")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("p.flash")).await?;
+    assert_eq!(b.find(Locator::Id("year-state")).await?.text().await?, "確定（ロック）");
+    assert!(b.find_all(Locator::Css("a.edit-link")).await?.is_empty(), "no edit links once locked");
+
+    // the printed table: A4 landscape document with the edit in it
+    b.goto(&format!("{base}/plan/print?fiscal_year=R5")).await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("table.plan-table thead")).await?;
+    let rows = b.find_all(Locator::Css("table.plan-table tr.goal")).await?;
+    assert_eq!(rows.len(), 53);
+    let first = rows[0].text().await?;
+    assert!(first.contains("モデルカリキュラムの見直しを完了した。") && first.contains('◎'), "{first}");
+    let header_group: String = b
+        .execute("return getComputedStyle(document.querySelector('table.plan-table thead')).display", vec![])
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(header_group, "table-header-group", "the header repeats on every printed page");
+    Ok(())
+}

@@ -8,4 +8,5 @@ mod app;
 mod auth;
 mod browser;
 mod fleet;
+pub mod plan;
 mod report;

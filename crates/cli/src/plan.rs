@@ -1,0 +1,120 @@
+//! `gigaops import plan`, `gigaops report plan` and `gigaops plan …`: the ICT promotion plan and its
+//! yearly evaluation (issue 4). Files go through the one import pipeline (DESIGN.md §5).
+
+use anyhow::{anyhow, bail, Result};
+use clap::Subcommand;
+use gigaops_domain::FiscalYear;
+use gigaops_store::imports::ImportOutcome;
+use gigaops_store::plan::{self, YearState};
+use gigaops_store::{municipalities, users, Store, StoreError};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum PlanCommand {
+    /// Open or lock a year: open lets division members edit their goals; lock fixes the year.
+    Year {
+        /// open or lock.
+        #[arg(value_parser = ["open", "lock"])]
+        action: String,
+        /// Fiscal year: 2023, R5 or 令和5.
+        #[arg(long)]
+        fiscal_year: String,
+        /// Plan name (default: the only plan covering the year).
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// Put a user in a division (担当課) so they may edit its goals.
+    Division {
+        /// Division name as in the plan, e.g. 教育指導課.
+        division: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List plans with their periods.
+    List,
+}
+
+/// `gigaops import plan FILE`: a 資料4-1 evaluation file or a schedule file (told apart by headers).
+pub async fn import(
+    store: &Store,
+    municipality_id: i64,
+    file: &Path,
+    plan_name: Option<&str>,
+    sheet: Option<&str>,
+    dry_run: bool,
+) -> Result<ImportOutcome> {
+    let src = crate::import::source(file, dry_run)?;
+    let mut t = gigaops_ingest::open_table(file, sheet).map_err(|e| anyhow!("{e}"))?;
+    let parsed = match gigaops_ingest::plan::read(&mut t) {
+        Ok(f) => f,
+        Err(gigaops_ingest::plan::ReadError::Rows(errors)) => {
+            return Err(StoreError::Rows(errors.iter().map(ToString::to_string).collect()).into())
+        }
+        Err(e) => bail!("{e}"),
+    };
+    Ok(plan::import(store, municipality_id, &src, parsed, plan_name).await?)
+}
+
+/// `gigaops report plan`: the evaluation of a year, or with `--schedule` the plan's schedule.
+pub async fn report(
+    store: &Store,
+    municipality_id: i64,
+    fiscal_year: Option<&str>,
+    plan_name: Option<&str>,
+    schedule: bool,
+    format: crate::report::Format,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    use crate::report::Format;
+    let fy = fiscal_year.map(FiscalYear::parse).transpose().map_err(|e| anyhow!("--fiscal-year: {e}"))?;
+    if !schedule && fy.is_none() {
+        bail!("--fiscal-year を指定してください（例: --fiscal-year 2023）。スケジュールは --schedule");
+    }
+    let pl = plan::find_plan(store, municipality_id, plan_name, fy).await?;
+    let bytes = if schedule {
+        let s = gigaops_report::plan::build_schedule(store, &pl).await?;
+        match format {
+            Format::Json => s.to_json().into_bytes(),
+            Format::Csv => s.to_csv(),
+            Format::Xlsx => s.to_xlsx().map_err(|e| anyhow!("{e}"))?,
+            Format::Html => s.to_html_document().into_bytes(),
+        }
+    } else {
+        let r = gigaops_report::plan::build(store, &pl, fy.expect("checked")).await?;
+        match format {
+            Format::Json => r.to_json().into_bytes(),
+            Format::Csv => r.to_csv(),
+            Format::Xlsx => r.to_xlsx().map_err(|e| anyhow!("{e}"))?,
+            Format::Html => r.to_html_document().into_bytes(),
+        }
+    };
+    crate::report::write_out(out, matches!(format, Format::Xlsx), &bytes)
+}
+
+pub async fn run(store: &Store, muni: Option<&str>, cmd: PlanCommand) -> Result<()> {
+    let m = municipalities::resolve(store, muni).await?;
+    match cmd {
+        PlanCommand::Year { action, fiscal_year, plan: name } => {
+            let fy = FiscalYear::parse(&fiscal_year).map_err(|e| anyhow!("--fiscal-year: {e}"))?;
+            let pl = plan::find_plan(store, m.id, name.as_deref(), Some(fy)).await?;
+            let state = if action == "open" { YearState::Open } else { YearState::Locked };
+            plan::set_year_state(store, m.id, &pl, fy, state, "cli").await?;
+            println!("{} {}を「{}」にしました", pl.name, fy.label_ja(), state.label_ja());
+        }
+        PlanCommand::Division { division, email } => {
+            let u = users::list(store, m.id)
+                .await?
+                .into_iter()
+                .find(|u| u.email == email.trim())
+                .ok_or_else(|| anyhow!("ユーザー {email} は登録されていません"))?;
+            plan::add_division_member(store, m.id, &division, u.id).await?;
+            println!("{} を {} に所属させました", u.email, division.trim());
+        }
+        PlanCommand::List => {
+            for p in plan::plans(store, m.id).await? {
+                println!("{}\t{}", p.name, p.period);
+            }
+        }
+    }
+    Ok(())
+}

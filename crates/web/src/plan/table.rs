@@ -1,0 +1,228 @@
+//! The year's table page, its printable document and downloads, the admin's open/lock form and the
+//! schedule page.
+
+use crate::auth::{Capability, SignedIn};
+use crate::errors::{AppError, AppResult};
+use crate::http;
+use crate::page::{flash, render, today_tokyo, Layout, Section};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use gigaops_domain::FiscalYear;
+use gigaops_store::plan::{self, Editor, Plan, YearState};
+use serde::Deserialize;
+
+/// The query of the plan pages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PlanQuery {
+    pub fiscal_year: String,
+    pub plan: String,
+}
+
+impl PlanQuery {
+    fn year(&self) -> AppResult<FiscalYear> {
+        let s = self.fiscal_year.trim();
+        if s.is_empty() {
+            return Ok(FiscalYear::of(today_tokyo()));
+        }
+        FiscalYear::parse(s).map_err(|e| AppError::BadRequest(e.to_string()))
+    }
+    fn plan(&self) -> Option<&str> {
+        Some(self.plan.trim()).filter(|p| !p.is_empty())
+    }
+}
+
+async fn load(state: &AppState, me: &SignedIn, q: &PlanQuery) -> AppResult<(FiscalYear, Plan)> {
+    me.access.require(Capability::ViewPlan)?;
+    let fy = q.year()?;
+    let pl = plan::find_plan(&state.store, me.access.municipality_id(), q.plan(), Some(fy)).await?;
+    Ok((fy, pl))
+}
+
+/// One goal row of the page's list.
+struct GoalRow {
+    code: String,
+    text: String,
+    divisions: String,
+    grade: &'static str,
+    version: i64,
+    edit_href: Option<String>,
+    history_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "plan/table.html")]
+struct TablePage {
+    layout: Layout,
+    plan: String,
+    plan_query: String,
+    fiscal_year: String,
+    state: &'static str,
+    can_manage_years: bool,
+    goals: Vec<GoalRow>,
+    fragment: String,
+    downloads: Vec<(String, &'static str)>,
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<PlanQuery>,
+) -> AppResult<Response> {
+    let (fy, pl) = load(&state, &me, &q).await?;
+    let m = me.access.municipality_id();
+    let report = gigaops_report::plan::build(&state.store, &pl, fy).await?;
+    let year_state = plan::year_state(&state.store, pl.id, fy).await?;
+    let items = plan::items(&state.store, pl.id).await?;
+    let editor = Editor {
+        user_id: me.user().id,
+        email: me.user().email.clone(),
+        admin: me.access.role() == gigaops_store::users::Role::Admin,
+    };
+    let can_edit = me.access.allows(Capability::EditPlan) && year_state == YearState::Open;
+    let mut goals = Vec::new();
+    for e in plan::entries(&state.store, pl.id, fy).await? {
+        let item = items.iter().find(|i| i.id == e.item_id);
+        let editable = match item {
+            Some(i) if can_edit => plan::may_edit(&state.store, m, &editor, i).await?,
+            _ => false,
+        };
+        goals.push(GoalRow {
+            code: e.goal.clone(),
+            text: item.map(|i| i.title.clone()).unwrap_or_default(),
+            divisions: item.map(|i| i.divisions.join("、")).unwrap_or_default(),
+            grade: e.fields.grade.symbol(),
+            version: e.version,
+            edit_href: editable.then(|| format!("/plan/entries/{}/edit", e.id)),
+            history_href: format!("/plan/entries/{}/history", e.id),
+        });
+    }
+    let qs = http::query(&[("fiscal_year", &fy.short_label()), ("plan", &pl.name)]);
+    render(&TablePage {
+        layout: me.layout(report.title(), Section::Plan).await?,
+        plan: pl.name.clone(),
+        plan_query: qs.clone(),
+        fiscal_year: fy.short_label(),
+        state: year_state.label_ja(),
+        can_manage_years: me.access.allows(Capability::ManagePlanYears),
+        goals,
+        fragment: report.to_html_fragment(),
+        downloads: vec![
+            (format!("/plan/print{qs}"), "印刷用（A4 横）"),
+            (format!("/plan/report.xlsx{qs}"), "Excel（.xlsx）"),
+            (format!("/plan/report.csv{qs}"), "CSV（取込形式）"),
+            (format!("/plan/report.json{qs}"), "JSON"),
+        ],
+    })
+}
+
+/// The printable document. It carries its own styles inline, so it gets its own Content-Security-Policy
+/// (no scripts, no outside requests, inline styles allowed).
+pub(super) async fn print(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<PlanQuery>,
+) -> AppResult<Response> {
+    let (fy, pl) = load(&state, &me, &q).await?;
+    let report = gigaops_report::plan::build(&state.store, &pl, fy).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+        ],
+        report.to_html_document(),
+    )
+        .into_response())
+}
+
+async fn download(state: &AppState, me: &SignedIn, q: &PlanQuery, ext: &str) -> AppResult<Response> {
+    let (fy, pl) = load(state, me, q).await?;
+    let report = gigaops_report::plan::build(&state.store, &pl, fy).await?;
+    let (ct, body) = match ext {
+        "csv" => ("text/csv; charset=utf-8", report.to_csv()),
+        "xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            report.to_xlsx().map_err(AppError::internal)?,
+        ),
+        _ => ("application/json", report.to_json().into_bytes()),
+    };
+    let name = format!("{}.{ext}", report.title());
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct.to_string()),
+            (header::CONTENT_DISPOSITION, http::attachment(&name, &format!("plan-{}.{ext}", fy.0))),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub(super) async fn csv(State(s): State<AppState>, me: SignedIn, Query(q): Query<PlanQuery>) -> AppResult<Response> {
+    download(&s, &me, &q, "csv").await
+}
+pub(super) async fn xlsx(State(s): State<AppState>, me: SignedIn, Query(q): Query<PlanQuery>) -> AppResult<Response> {
+    download(&s, &me, &q, "xlsx").await
+}
+pub(super) async fn json(State(s): State<AppState>, me: SignedIn, Query(q): Query<PlanQuery>) -> AppResult<Response> {
+    download(&s, &me, &q, "json").await
+}
+
+/// The open/lock form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct YearForm {
+    pub plan: String,
+    pub fiscal_year: String,
+    /// `open` or `lock`.
+    pub action: String,
+}
+
+pub(super) async fn set_year(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(f): Form<YearForm>,
+) -> AppResult<Response> {
+    me.access.require(Capability::ManagePlanYears)?;
+    let q = PlanQuery { fiscal_year: f.fiscal_year.clone(), plan: f.plan.clone() };
+    let (fy, pl) = load(&state, &me, &q).await?;
+    let st = match f.action.as_str() {
+        "open" => YearState::Open,
+        "lock" => YearState::Locked,
+        other => return Err(AppError::BadRequest(format!("操作「{other}」は不明です（open または lock）"))),
+    };
+    plan::set_year_state(&state.store, me.access.municipality_id(), &pl, fy, st, &me.user().email).await?;
+    tracing::info!(plan = %pl.name, fiscal_year = fy.0, state = st.as_str(), user.id = me.user().id, "年度の状態を変更しました");
+    flash(&me.session, format!("{}を「{}」にしました。", fy.label_ja(), st.label_ja())).await?;
+    let qs = http::query(&[("fiscal_year", &fy.short_label()), ("plan", &pl.name)]);
+    Ok(Redirect::to(&format!("/plan{qs}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "plan/schedule.html")]
+struct SchedulePage {
+    layout: Layout,
+    svg: String,
+    goals: usize,
+    bars: usize,
+}
+
+pub(super) async fn schedule(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(q): Query<PlanQuery>,
+) -> AppResult<Response> {
+    me.access.require(Capability::ViewPlan)?;
+    let pl = plan::find_plan(&state.store, me.access.municipality_id(), q.plan(), None).await?;
+    let s = gigaops_report::plan::build_schedule(&state.store, &pl).await?;
+    render(&SchedulePage {
+        layout: me.layout(s.title(), Section::Plan).await?,
+        svg: s.to_svg(),
+        goals: s.goals.len(),
+        bars: s.goals.iter().map(|g| g.bars.len()).sum(),
+    })
+}
