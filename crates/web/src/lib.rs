@@ -10,9 +10,9 @@ mod fleet;
 mod health;
 mod home;
 mod http;
-pub mod page;
-pub mod plan;
-pub mod schools;
+mod page;
+mod plan;
+mod schools;
 
 use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
