@@ -10,8 +10,8 @@ use crate::render::{self, Cell, Table};
 use crate::svg::{self, BarLineChart, Series};
 use crate::ReportError;
 use askama::Template;
-use gigaops_domain::calendar::wareki_date;
 use chrono::NaiveDate;
+use gigaops_domain::calendar::wareki_date;
 use gigaops_domain::fleet::{incident_rate, spares_exhausted_in, IncidentKind};
 use gigaops_domain::{FiscalYear, YearMonth};
 use serde::Serialize;
@@ -81,12 +81,7 @@ const TOTAL_COLUMN: &str = "計";
 const SPARES_COLUMN: &str = "保守残数";
 const TOTAL_ROW: &str = "合計";
 /// Incident kinds in column order: 破損, 故障, 紛失, 盗難.
-const KINDS: [IncidentKind; 4] = [
-    IncidentKind::Damage,
-    IncidentKind::Fault,
-    IncidentKind::Loss,
-    IncidentKind::Theft,
-];
+const KINDS: [IncidentKind; 4] = [IncidentKind::Damage, IncidentKind::Fault, IncidentKind::Loss, IncidentKind::Theft];
 
 impl MonthRow {
     fn count(&self, kind: IncidentKind) -> i64 {
@@ -100,10 +95,7 @@ impl MonthRow {
 
     /// `4月` for `2022-04`; the raw text if it is not a month.
     fn label(&self) -> String {
-        self.month
-            .parse::<YearMonth>()
-            .map(YearMonth::label_ja)
-            .unwrap_or_else(|_| self.month.clone())
+        self.month.parse::<YearMonth>().map(YearMonth::label_ja).unwrap_or_else(|_| self.month.clone())
     }
 }
 
@@ -119,8 +111,7 @@ impl FleetReport {
 
     /// The JSON contract (issue 2), pretty-printed; `incident_rate` rounded to 3 decimals.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self)
-            .expect("the report serialises to JSON (non-finite floats become null)")
+        serde_json::to_string_pretty(self).expect("the report serialises to JSON (non-finite floats become null)")
     }
 
     /// The column labels of a group's table: 時期, 破損, 故障, 紛失, 盗難, 計, 保守残数.
@@ -146,18 +137,11 @@ impl FleetReport {
             .collect();
         rows.push(
             std::iter::once(Cell::text(TOTAL_ROW))
-                .chain(
-                    KINDS
-                        .iter()
-                        .map(|&k| Cell::Int(group.months.iter().map(|m| m.count(k)).sum())),
-                )
+                .chain(KINDS.iter().map(|&k| Cell::Int(group.months.iter().map(|m| m.count(k)).sum())))
                 .chain([Cell::Int(group.total), Cell::Empty])
                 .collect(),
         );
-        let mut previous = vec![Cell::Text(format!(
-            "前年度（{}）",
-            self.year().previous().label_ja()
-        ))];
+        let mut previous = vec![Cell::Text(format!("前年度（{}）", self.year().previous().label_ja()))];
         previous.extend(KINDS.iter().map(|_| Cell::Empty));
         previous.extend([Cell::Int(group.previous_year_total), Cell::Empty]);
         rows.push(previous);
@@ -174,11 +158,7 @@ impl FleetReport {
                 summary: vec![
                     ("配置済台数".to_string(), Cell::Int(g.deployed)),
                     ("年度当初の予備機".to_string(), Cell::Int(g.spares_start)),
-                    (
-                        "発生率".to_string(),
-                        g.incident_rate
-                            .map_or_else(|| Cell::text("—"), Cell::Percent),
-                    ),
+                    ("発生率".to_string(), g.incident_rate.map_or_else(|| Cell::text("—"), Cell::Percent)),
                     (
                         "予備機が尽きる見込み".to_string(),
                         Cell::Text(exhaustion_label(g.spares_exhausted_in.as_deref())),
@@ -193,17 +173,10 @@ impl FleetReport {
     /// All groups in one CSV grid (UTF-8 with BOM, CRLF), the group label in the leading 区分
     /// column: 区分, 時期, 破損, 故障, 紛失, 盗難, 計, 保守残数.
     pub fn to_csv(&self) -> Vec<u8> {
-        let mut table = Table::new(
-            self.title(),
-            std::iter::once(GROUP_COLUMN.to_string()).chain(Self::columns()),
-        );
+        let mut table = Table::new(self.title(), std::iter::once(GROUP_COLUMN.to_string()).chain(Self::columns()));
         for g in &self.groups {
             for row in self.rows(g) {
-                table.rows.push(
-                    std::iter::once(Cell::text(&g.model_group))
-                        .chain(row)
-                        .collect(),
-                );
+                table.rows.push(std::iter::once(Cell::text(&g.model_group)).chain(row).collect());
             }
         }
         render::to_csv(&table)
@@ -218,21 +191,14 @@ impl FleetReport {
     /// axis, 保守残数 as a line on the right axis.
     pub fn chart_svg(&self, group: &GroupReport) -> String {
         svg::bar_line_chart(&BarLineChart {
-            title: format!(
-                "{} 月別の破損・故障等と保守残数（{}）",
-                group.model_group,
-                self.year().label_ja()
-            ),
+            title: format!("{} 月別の破損・故障等と保守残数（{}）", group.model_group, self.year().label_ja()),
             categories: group.months.iter().map(MonthRow::label).collect(),
             bars: KINDS
                 .iter()
                 .map(|&k| Series::new(k.label_ja(), group.months.iter().map(|m| m.count(k) as f64)))
                 .collect(),
             bar_axis_label: "件数（台）".to_string(),
-            line: Some(Series::new(
-                SPARES_COLUMN,
-                group.months.iter().map(|m| m.spare_remaining as f64),
-            )),
+            line: Some(Series::new(SPARES_COLUMN, group.months.iter().map(|m| m.spare_remaining as f64))),
             line_axis_label: "保守残数（台）".to_string(),
         })
     }
@@ -259,17 +225,13 @@ impl FleetReport {
     /// heading, summary, table and chart. Rendered from the `content` block of
     /// `templates/fleet_report.html`.
     pub fn to_html_fragment(&self) -> String {
-        FleetFragment { view: self.view() }
-            .render()
-            .expect("rendering the fleet report cannot fail")
+        FleetFragment { view: self.view() }.render().expect("rendering the fleet report cannot fail")
     }
 
     /// A complete Japanese HTML page (`<html lang="ja">`) with print CSS for A4 landscape and the
     /// charts inline; it loads nothing from elsewhere.
     pub fn to_html_document(&self) -> String {
-        FleetDocument { view: self.view() }
-            .render()
-            .expect("rendering the fleet report cannot fail")
+        FleetDocument { view: self.view() }.render().expect("rendering the fleet report cannot fail")
     }
 }
 
@@ -331,7 +293,8 @@ pub async fn build(
         .await?
         .map(YearMonth::of)
         .unwrap_or_else(|| YearMonth::of(horizon.max(fy.start())));
-    let mut names: Vec<String> = deltas.iter().map(|d| d.model_group.clone()).chain(counts.iter().map(|c| c.model_group.clone())).collect();
+    let mut names: Vec<String> =
+        deltas.iter().map(|d| d.model_group.clone()).chain(counts.iter().map(|c| c.model_group.clone())).collect();
     names.sort();
     names.dedup();
     let mut groups = Vec::new();
@@ -345,7 +308,9 @@ pub async fn build(
         let count = |from: NaiveDate, to: NaiveDate, kind: IncidentKind| -> i64 {
             counts
                 .iter()
-                .filter(|c| c.model_group == name && c.kind == kind.as_str() && c.occurred_on >= from && c.occurred_on <= to)
+                .filter(|c| {
+                    c.model_group == name && c.kind == kind.as_str() && c.occurred_on >= from && c.occurred_on <= to
+                })
                 .map(|c| c.n)
                 .sum()
         };
@@ -372,8 +337,7 @@ pub async fn build(
             })
             .collect();
         let total: i64 = months.iter().map(|m| m.total).sum();
-        let previous_year_total: i64 =
-            IncidentKind::ALL.iter().map(|k| count(prev.start(), prev.end(), *k)).sum();
+        let previous_year_total: i64 = IncidentKind::ALL.iter().map(|k| count(prev.start(), prev.end(), *k)).sum();
         let spares_start = spare_at(prev.end());
         let mut deployed = deployed_at(fy.start());
         if deployed == 0 {

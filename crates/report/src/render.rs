@@ -39,9 +39,7 @@ impl Cell {
             Cell::Text(s) => s.clone(),
             Cell::Int(n) => group_digits(&n.to_string()),
             Cell::Float(x) => fixed(*x, 2).map(|s| group_digits(&s)).unwrap_or_default(),
-            Cell::Percent(r) => fixed(r * 100.0, 2)
-                .map(|s| format!("{}%", group_digits(&s)))
-                .unwrap_or_default(),
+            Cell::Percent(r) => fixed(r * 100.0, 2).map(|s| format!("{}%", group_digits(&s))).unwrap_or_default(),
             Cell::Empty => String::new(),
         }
     }
@@ -53,9 +51,7 @@ impl Cell {
             Cell::Text(s) => s.clone(),
             Cell::Int(n) => n.to_string(),
             Cell::Float(x) => fixed(*x, 2).unwrap_or_default(),
-            Cell::Percent(r) => fixed(r * 100.0, 2)
-                .map(|s| format!("{s}%"))
-                .unwrap_or_default(),
+            Cell::Percent(r) => fixed(r * 100.0, 2).map(|s| format!("{s}%")).unwrap_or_default(),
             Cell::Empty => String::new(),
         }
     }
@@ -103,10 +99,7 @@ pub struct Table {
 
 impl Table {
     /// An empty table with the given title and column labels.
-    pub fn new<S: Into<String>>(
-        title: impl Into<String>,
-        columns: impl IntoIterator<Item = S>,
-    ) -> Self {
+    pub fn new<S: Into<String>>(title: impl Into<String>, columns: impl IntoIterator<Item = S>) -> Self {
         Table {
             title: title.into(),
             summary: Vec::new(),
@@ -137,9 +130,7 @@ fn fixed(x: f64, decimals: usize) -> Option<String> {
 /// Inserts thousands separators into the integer part of a plain decimal number.
 pub(crate) fn group_digits(s: &str) -> String {
     let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
-    let (int, frac) = rest
-        .split_once('.')
-        .map_or((rest, None), |(i, f)| (i, Some(f)));
+    let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
     let mut out = String::with_capacity(s.len() + int.len() / 3);
     out.push_str(sign);
     for (i, c) in int.chars().enumerate() {
@@ -167,15 +158,10 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub fn to_csv(table: &Table) -> Vec<u8> {
     let mut out = UTF8_BOM.to_vec();
     {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .flexible(true)
-            .from_writer(&mut out);
-        w.write_record(&table.columns)
-            .expect("writing CSV to memory cannot fail");
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).flexible(true).from_writer(&mut out);
+        w.write_record(&table.columns).expect("writing CSV to memory cannot fail");
         for row in &table.rows {
-            w.write_record(table.padded(row).map(Cell::plain))
-                .expect("writing CSV to memory cannot fail");
+            w.write_record(table.padded(row).map(Cell::plain)).expect("writing CSV to memory cannot fail");
         }
         w.flush().expect("writing CSV to memory cannot fail");
     }
@@ -232,34 +218,21 @@ impl XlsxFormats {
         XlsxFormats {
             title: Format::new().set_bold().set_font_size(14),
             label: Format::new().set_bold(),
-            header: cell
-                .clone()
-                .set_bold()
-                .set_align(FormatAlign::Center)
-                .set_background_color(Color::RGB(0xE8EDF5)),
+            header: cell.clone().set_bold().set_align(FormatAlign::Center).set_background_color(Color::RGB(0xE8EDF5)),
             text: cell.clone(),
             int: cell.clone().set_num_format(XLSX_INT_FORMAT),
             float: cell.clone().set_num_format(XLSX_FLOAT_FORMAT),
             percent: cell.set_num_format(XLSX_PERCENT_FORMAT),
             value: Format::new().set_align(FormatAlign::Left),
-            plain_int: Format::new()
-                .set_num_format(XLSX_INT_FORMAT)
-                .set_align(FormatAlign::Left),
-            plain_float: Format::new()
-                .set_num_format(XLSX_FLOAT_FORMAT)
-                .set_align(FormatAlign::Left),
-            plain_percent: Format::new()
-                .set_num_format(XLSX_PERCENT_FORMAT)
-                .set_align(FormatAlign::Left),
+            plain_int: Format::new().set_num_format(XLSX_INT_FORMAT).set_align(FormatAlign::Left),
+            plain_float: Format::new().set_num_format(XLSX_FLOAT_FORMAT).set_align(FormatAlign::Left),
+            plain_percent: Format::new().set_num_format(XLSX_PERCENT_FORMAT).set_align(FormatAlign::Left),
         }
     }
 }
 
 fn write_sheet(sheet: &mut Worksheet, table: &Table, f: &XlsxFormats) -> Result<(), ReportError> {
-    sheet
-        .set_landscape()
-        .set_paper_size(XLSX_PAPER_A4)
-        .set_print_fit_to_pages(1, 0);
+    sheet.set_landscape().set_paper_size(XLSX_PAPER_A4).set_print_fit_to_pages(1, 0);
     sheet.write_string_with_format(0, 0, &table.title, &f.title)?;
 
     let mut widths = vec![0usize; table.columns.len().max(2)];
@@ -290,9 +263,7 @@ fn write_sheet(sheet: &mut Worksheet, table: &Table, f: &XlsxFormats) -> Result<
     sheet.set_repeat_rows(header_row, header_row)?;
 
     for (i, cells) in table.rows.iter().enumerate() {
-        let r = header_row
-            + 1
-            + u32::try_from(i).map_err(|_| rust_xlsxwriter::XlsxError::RowColumnLimitError)?;
+        let r = header_row + 1 + u32::try_from(i).map_err(|_| rust_xlsxwriter::XlsxError::RowColumnLimitError)?;
         for (col, cell) in table.padded(cells).enumerate() {
             let format = match cell {
                 Cell::Int(_) => &f.int,
@@ -313,19 +284,11 @@ fn write_sheet(sheet: &mut Worksheet, table: &Table, f: &XlsxFormats) -> Result<
     Ok(())
 }
 
-fn write_cell(
-    sheet: &mut Worksheet,
-    row: u32,
-    col: u16,
-    cell: &Cell,
-    format: &Format,
-) -> Result<(), ReportError> {
+fn write_cell(sheet: &mut Worksheet, row: u32, col: u16, cell: &Cell, format: &Format) -> Result<(), ReportError> {
     match cell {
         Cell::Text(s) => sheet.write_string_with_format(row, col, s, format)?,
         Cell::Int(n) => sheet.write_number_with_format(row, col, *n as f64, format)?,
-        Cell::Float(x) | Cell::Percent(x) if x.is_finite() => {
-            sheet.write_number_with_format(row, col, *x, format)?
-        }
+        Cell::Float(x) | Cell::Percent(x) if x.is_finite() => sheet.write_number_with_format(row, col, *x, format)?,
         Cell::Float(_) | Cell::Percent(_) | Cell::Empty => sheet.write_blank(row, col, format)?,
     };
     Ok(())
@@ -372,20 +335,9 @@ fn sheet_names(tables: &[Table]) -> Vec<String> {
         let cleaned: String = table
             .title
             .chars()
-            .map(|c| {
-                if matches!(c, '*' | '?' | ':' | '[' | ']' | '\\' | '/') || c.is_control() {
-                    '_'
-                } else {
-                    c
-                }
-            })
+            .map(|c| if matches!(c, '*' | '?' | ':' | '[' | ']' | '\\' | '/') || c.is_control() { '_' } else { c })
             .collect();
-        let mut base: String = cleaned
-            .trim()
-            .trim_matches('\'')
-            .chars()
-            .take(MAX)
-            .collect();
+        let mut base: String = cleaned.trim().trim_matches('\'').chars().take(MAX).collect();
         base = base.trim_end_matches('\'').to_string();
         if base.is_empty() || base.eq_ignore_ascii_case("history") {
             base = "Sheet".to_string();
@@ -434,31 +386,17 @@ struct HtmlCell {
 pub fn to_html(table: &Table) -> String {
     let view = HtmlTable {
         title: &table.title,
-        summary: table
-            .summary
-            .iter()
-            .map(|(label, value)| HtmlFact {
-                label,
-                value: value.display(),
-            })
-            .collect(),
+        summary: table.summary.iter().map(|(label, value)| HtmlFact { label, value: value.display() }).collect(),
         columns: &table.columns,
         rows: table
             .rows
             .iter()
             .map(|row| {
-                table
-                    .padded(row)
-                    .map(|cell| HtmlCell {
-                        text: cell.display(),
-                        numeric: cell.is_numeric(),
-                    })
-                    .collect()
+                table.padded(row).map(|cell| HtmlCell { text: cell.display(), numeric: cell.is_numeric() }).collect()
             })
             .collect(),
     };
-    view.render()
-        .expect("rendering a table of strings cannot fail")
+    view.render().expect("rendering a table of strings cannot fail")
 }
 
 #[cfg(test)]

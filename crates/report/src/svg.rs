@@ -11,9 +11,8 @@ use std::fmt::Write as _;
 pub const FONT_FAMILY: &str = "IPAexGothic, 'Noto Sans CJK JP', sans-serif";
 
 /// Fill colours of bar series, in order (Tableau 10, distinguishable when printed).
-pub const BAR_COLORS: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f",
-];
+pub const BAR_COLORS: [&str; 8] =
+    ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"];
 
 /// Stroke colour of the line series.
 pub const LINE_COLOR: &str = "#222222";
@@ -28,18 +27,11 @@ pub struct Series {
 impl Series {
     /// A series without gaps.
     pub fn new(label: impl Into<String>, values: impl IntoIterator<Item = f64>) -> Self {
-        Series {
-            label: label.into(),
-            values: values.into_iter().map(Some).collect(),
-        }
+        Series { label: label.into(), values: values.into_iter().map(Some).collect() }
     }
 
     fn get(&self, i: usize) -> Option<f64> {
-        self.values
-            .get(i)
-            .copied()
-            .flatten()
-            .filter(|v| v.is_finite())
+        self.values.get(i).copied().flatten().filter(|v| v.is_finite())
     }
 }
 
@@ -74,42 +66,17 @@ const FONT_SIZE: f64 = 12.0;
 /// lines coincide; values below zero are drawn at zero. The legend lists the bar series, then the
 /// line. Each bar and line point has a `<title>` tooltip (`4月 破損: 16`).
 pub fn bar_line_chart(chart: &BarLineChart) -> String {
-    let right = if chart.line.is_some() {
-        WIDTH - 64.0
-    } else {
-        WIDTH - 24.0
-    };
+    let right = if chart.line.is_some() { WIDTH - 64.0 } else { WIDTH - 24.0 };
     let plot_h = BOTTOM - TOP;
     let n = chart.categories.len();
-    let band = if n == 0 {
-        0.0
-    } else {
-        (right - LEFT) / n as f64
-    };
+    let band = if n == 0 { 0.0 } else { (right - LEFT) / n as f64 };
 
-    let stacked: Vec<f64> = (0..n)
-        .map(|i| {
-            chart
-                .bars
-                .iter()
-                .filter_map(|s| s.get(i))
-                .map(|v| v.max(0.0))
-                .sum()
-        })
-        .collect();
-    let bar_axis = Axis::fit(
-        stacked.iter().copied(),
-        chart
-            .bars
-            .iter()
-            .flat_map(|s| s.values.iter().flatten().copied()),
-    );
-    let line_axis = chart.line.as_ref().map(|l| {
-        Axis::fit(
-            l.values.iter().flatten().copied(),
-            l.values.iter().flatten().copied(),
-        )
-    });
+    let stacked: Vec<f64> =
+        (0..n).map(|i| chart.bars.iter().filter_map(|s| s.get(i)).map(|v| v.max(0.0)).sum()).collect();
+    let bar_axis =
+        Axis::fit(stacked.iter().copied(), chart.bars.iter().flat_map(|s| s.values.iter().flatten().copied()));
+    let line_axis =
+        chart.line.as_ref().map(|l| Axis::fit(l.values.iter().flatten().copied(), l.values.iter().flatten().copied()));
     let y = |axis: &Axis, v: f64| BOTTOM - (v.max(0.0) / axis.max) * plot_h;
     let cx = |i: usize| LEFT + band * (i as f64 + 0.5);
 
@@ -124,23 +91,13 @@ pub fn bar_line_chart(chart: &BarLineChart) -> String {
         fs = c(FONT_SIZE),
     );
     let _ = writeln!(s, "<title>{title}</title>");
-    let _ = writeln!(
-        s,
-        r##"<rect width="{}" height="{}" fill="#ffffff"/>"##,
-        c(WIDTH),
-        c(HEIGHT)
-    );
+    let _ = writeln!(s, r##"<rect width="{}" height="{}" fill="#ffffff"/>"##, c(WIDTH), c(HEIGHT));
 
     // grid and tick labels
     s.push_str("<g class=\"grid\" stroke=\"#dddddd\" stroke-width=\"1\">\n");
     for k in 1..=TICKS {
         let gy = c(BOTTOM - plot_h * f64::from(k) / f64::from(TICKS));
-        let _ = writeln!(
-            s,
-            r#"<line x1="{}" y1="{gy}" x2="{}" y2="{gy}"/>"#,
-            c(LEFT),
-            c(right)
-        );
+        let _ = writeln!(s, r#"<line x1="{}" y1="{gy}" x2="{}" y2="{gy}"/>"#, c(LEFT), c(right));
     }
     s.push_str("</g>\n");
     s.push_str("<g class=\"axis\" fill=\"#333333\">\n");
@@ -151,11 +108,7 @@ pub fn bar_line_chart(chart: &BarLineChart) -> String {
         t = c(TOP),
         b = c(BOTTOM),
         r = c(right),
-        rv = if chart.line.is_some() {
-            format!(" V{}", c(TOP))
-        } else {
-            String::new()
-        },
+        rv = if chart.line.is_some() { format!(" V{}", c(TOP)) } else { String::new() },
     );
     for k in 0..=TICKS {
         let ty = c(BOTTOM - plot_h * f64::from(k) / f64::from(TICKS) + FONT_SIZE / 3.0);
@@ -255,10 +208,7 @@ pub fn bar_line_chart(chart: &BarLineChart) -> String {
                 None => pen_down = false,
             }
         }
-        let _ = writeln!(
-            s,
-            r#"<g class="line" stroke="{LINE_COLOR}" stroke-width="2">"#
-        );
+        let _ = writeln!(s, r#"<g class="line" stroke="{LINE_COLOR}" stroke-width="2">"#);
         if !d.is_empty() {
             let _ = writeln!(s, r#"<path d="{d}" fill="none"/>"#);
         }
@@ -290,13 +240,7 @@ pub fn bar_line_chart(chart: &BarLineChart) -> String {
             c(ly - 10.0),
             BAR_COLORS[k % BAR_COLORS.len()]
         );
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}">{}</text>"#,
-            c(x + 16.0),
-            c(ly),
-            escape(&series.label)
-        );
+        let _ = writeln!(s, r#"<text x="{}" y="{}">{}</text>"#, c(x + 16.0), c(ly), escape(&series.label));
         x += 16.0 + text_width(&series.label) + 16.0;
     }
     if let Some(line) = &chart.line {
@@ -314,13 +258,7 @@ pub fn bar_line_chart(chart: &BarLineChart) -> String {
             c(x + 10.0),
             c(ly - 4.0)
         );
-        let _ = writeln!(
-            s,
-            r#"<text x="{}" y="{}">{}</text>"#,
-            c(x + 24.0),
-            c(ly),
-            escape(&line.label)
-        );
+        let _ = writeln!(s, r#"<text x="{}" y="{}">{}</text>"#, c(x + 24.0), c(ly), escape(&line.label));
     }
     s.push_str("</g>\n</svg>");
     s
@@ -343,10 +281,7 @@ impl Axis {
         if integral {
             step = step.max(1.0);
         }
-        Axis {
-            step,
-            max: step * f64::from(TICKS),
-        }
+        Axis { step, max: step * f64::from(TICKS) }
     }
 }
 
@@ -455,20 +390,13 @@ mod tests {
             categories: vec!["a".into(), "b".into(), "c".into()],
             bars: vec![],
             bar_axis_label: String::new(),
-            line: Some(Series {
-                label: "l".into(),
-                values: vec![Some(1.0), None, Some(2.0)],
-            }),
+            line: Some(Series { label: "l".into(), values: vec![Some(1.0), None, Some(2.0)] }),
             line_axis_label: String::new(),
         };
         let svg = bar_line_chart(&chart);
         let path = svg
             .lines()
-            .find(|l| {
-                l.starts_with("<path d=\"M")
-                    && l.contains("fill=\"none\"/>")
-                    && !l.contains("stroke")
-            })
+            .find(|l| l.starts_with("<path d=\"M") && l.contains("fill=\"none\"/>") && !l.contains("stroke"))
             .unwrap();
         assert_eq!(path.matches('M').count(), 2, "{path}");
     }

@@ -7,8 +7,8 @@ use gigaops_report::{FleetReport, GroupReport, MonthRow};
 use std::io::Cursor;
 
 const MONTHS: [&str; 12] = [
-    "2022-04", "2022-05", "2022-06", "2022-07", "2022-08", "2022-09", "2022-10", "2022-11",
-    "2022-12", "2023-01", "2023-02", "2023-03",
+    "2022-04", "2022-05", "2022-06", "2022-07", "2022-08", "2022-09", "2022-10", "2022-11", "2022-12", "2023-01",
+    "2023-02", "2023-03",
 ];
 
 /// (damage, fault, loss, theft, spare_remaining) per month, April … March.
@@ -23,17 +23,15 @@ fn group(
     let months: Vec<MonthRow> = MONTHS
         .iter()
         .zip(months)
-        .map(
-            |(m, (damage, fault, loss, theft, spare_remaining))| MonthRow {
-                month: m.to_string(),
-                damage,
-                fault,
-                loss,
-                theft,
-                total: damage + fault + loss + theft,
-                spare_remaining,
-            },
-        )
+        .map(|(m, (damage, fault, loss, theft, spare_remaining))| MonthRow {
+            month: m.to_string(),
+            damage,
+            fault,
+            loss,
+            theft,
+            total: damage + fault + loss + theft,
+            spare_remaining,
+        })
         .collect();
     let total = months.iter().map(|m| m.total).sum();
     GroupReport {
@@ -94,10 +92,7 @@ fn sample() -> FleetReport {
         2,
         None,
     );
-    FleetReport {
-        fiscal_year: 2022,
-        groups: vec![ipad, chromebook],
-    }
+    FleetReport { fiscal_year: 2022, groups: vec![ipad, chromebook] }
 }
 
 #[test]
@@ -106,31 +101,24 @@ fn json_contract() {
     let json = report.to_json();
     assert!(json.contains('\n'), "pretty-printed");
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(
-        value,
-        serde_json::to_value(&report).unwrap(),
-        "to_json is the serde shape, pretty-printed"
-    );
+    assert_eq!(value, serde_json::to_value(&report).unwrap(), "to_json is the serde shape, pretty-printed");
     // The contract in field order, compact.
     let compact = serde_json::to_string(&report).unwrap();
-    assert_eq!(
-        compact,
-        json.lines()
-            .map(str::trim)
-            .collect::<String>()
-            .replace("\": ", "\":")
-    );
+    assert_eq!(compact, json.lines().map(str::trim).collect::<String>().replace("\": ", "\":"));
     assert!(compact.starts_with(r#"{"fiscal_year":2022,"groups":[{"model_group":"iPad（小中）","deployed":24213,"spares_start":534,"months":[{"month":"2022-04","damage":16,"fault":0,"loss":0,"theft":0,"total":16,"spare_remaining":518},"#), "{compact}");
-    assert!(compact.contains(r#""total":219,"previous_year_total":215,"incident_rate":0.009,"spares_exhausted_in":"2023-12"}"#), "{compact}");
-    assert!(compact.contains(r#""total":24,"previous_year_total":2,"incident_rate":0.033,"spares_exhausted_in":null}"#), "{compact}");
+    assert!(
+        compact.contains(
+            r#""total":219,"previous_year_total":215,"incident_rate":0.009,"spares_exhausted_in":"2023-12"}"#
+        ),
+        "{compact}"
+    );
+    assert!(
+        compact.contains(r#""total":24,"previous_year_total":2,"incident_rate":0.033,"spares_exhausted_in":null}"#),
+        "{compact}"
+    );
 
     let group = &value["groups"][0];
-    let keys: Vec<&str> = group
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = group.as_object().unwrap().keys().map(String::as_str).collect();
     let mut expected = vec![
         "model_group",
         "deployed",
@@ -145,26 +133,10 @@ fn json_contract() {
     sorted.sort_unstable();
     expected.sort_unstable();
     assert_eq!(sorted, expected);
-    let month_keys: Vec<&str> = group["months"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let month_keys: Vec<&str> = group["months"][0].as_object().unwrap().keys().map(String::as_str).collect();
     let mut month_keys = month_keys;
     month_keys.sort_unstable();
-    assert_eq!(
-        month_keys,
-        [
-            "damage",
-            "fault",
-            "loss",
-            "month",
-            "spare_remaining",
-            "theft",
-            "total"
-        ]
-    );
+    assert_eq!(month_keys, ["damage", "fault", "loss", "month", "spare_remaining", "theft", "total"]);
 
     // Nothing deployed: the rate is null, not NaN or 0.
     let mut empty = sample();
@@ -179,21 +151,14 @@ fn tables_mirror_maebashi() {
     assert_eq!(tables.len(), 2);
     let t = &tables[0];
     assert_eq!(t.title, "iPad（小中）");
-    assert_eq!(
-        t.columns,
-        ["時期", "破損", "故障", "紛失", "盗難", "計", "保守残数"]
-    );
+    assert_eq!(t.columns, ["時期", "破損", "故障", "紛失", "盗難", "計", "保守残数"]);
     assert_eq!(t.rows.len(), 14);
     let labels: Vec<String> = t.rows.iter().map(|r| r[0].display()).collect();
     assert_eq!(labels[0], "4月");
     assert_eq!(labels[11], "3月");
     assert_eq!(labels[12], "合計");
     assert_eq!(labels[13], "前年度（令和3年度）");
-    let summary: Vec<(String, String)> = t
-        .summary
-        .iter()
-        .map(|(l, v)| (l.clone(), v.display()))
-        .collect();
+    let summary: Vec<(String, String)> = t.summary.iter().map(|(l, v)| (l.clone(), v.display())).collect();
     assert_eq!(
         summary,
         [
@@ -221,26 +186,13 @@ fn html_document_is_a_self_contained_japanese_page() {
     assert!(html.contains("<h1>学習者用端末の運用状況（令和4年度）</h1>"));
     assert!(html.contains("@page { size: A4 landscape"));
     assert!(html.contains("対象期間：令和4年4月1日〜令和5年3月31日"));
-    assert_eq!(
-        html.matches("<svg ").count(),
-        2,
-        "one inline chart per group"
-    );
+    assert_eq!(html.matches("<svg ").count(), 2, "one inline chart per group");
     assert_eq!(html.matches("<table class=\"report\">").count(), 2);
-    assert!(
-        html.contains(&sample().to_html_fragment()),
-        "the page embeds the fragment unchanged"
-    );
-    for external in [
-        "<script", "<link", "src=", "url(", "@import", "http://", "https://",
-    ] {
+    assert!(html.contains(&sample().to_html_fragment()), "the page embeds the fragment unchanged");
+    for external in ["<script", "<link", "src=", "url(", "@import", "http://", "https://"] {
         let allowed = external == "http://"
-            && html.matches("http://").count()
-                == html.matches("http://www.w3.org/2000/svg").count();
-        assert!(
-            allowed || !html.contains(external),
-            "external resource: {external}"
-        );
+            && html.matches("http://").count() == html.matches("http://www.w3.org/2000/svg").count();
+        assert!(allowed || !html.contains(external), "external resource: {external}");
     }
 }
 
@@ -260,16 +212,8 @@ fn csv_snapshot() {
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM for Excel");
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     assert!(text.ends_with("\r\n"));
-    assert_eq!(
-        text.matches("\r\n").count(),
-        text.matches('\n').count(),
-        "CRLF line ends only"
-    );
-    assert_eq!(
-        text.lines().count(),
-        1 + 2 * 14,
-        "header, then 14 rows per group"
-    );
+    assert_eq!(text.matches("\r\n").count(), text.matches('\n').count(), "CRLF line ends only");
+    assert_eq!(text.lines().count(), 1 + 2 * 14, "header, then 14 rows per group");
     insta::assert_snapshot!("fleet_csv", text.replace("\r\n", "\n"));
 }
 
@@ -279,11 +223,7 @@ fn sheet_dump(bytes: &[u8]) -> (Vec<String>, String) {
     let mut dump = String::new();
     for name in &names {
         let range = book.worksheet_range(name).unwrap();
-        dump.push_str(&format!(
-            "== {name} ({:?} .. {:?})\n",
-            range.start(),
-            range.end()
-        ));
+        dump.push_str(&format!("== {name} ({:?} .. {:?})\n", range.start(), range.end()));
         for row in range.rows() {
             let cells: Vec<String> = row
                 .iter()
@@ -318,20 +258,14 @@ fn xlsx_cells() {
     assert_eq!(at(2, 1), Data::Float(534.0));
     assert_eq!(at(3, 0), s("発生率"));
     match at(3, 1) {
-        Data::Float(r) => assert!(
-            (r - 219.0 / 24213.0).abs() < 1e-12,
-            "the ratio itself, shown as a percentage"
-        ),
+        Data::Float(r) => assert!((r - 219.0 / 24213.0).abs() < 1e-12, "the ratio itself, shown as a percentage"),
         other => panic!("発生率 should be a number, got {other:?}"),
     }
     assert_eq!(at(4, 1), s("2023年12月"));
 
     // header row (row 6), then 4月 … 3月, 合計, 前年度
     let header: Vec<Data> = (0..7).map(|c| at(6, c)).collect();
-    assert_eq!(
-        header,
-        ["時期", "破損", "故障", "紛失", "盗難", "計", "保守残数"].map(s)
-    );
+    assert_eq!(header, ["時期", "破損", "故障", "紛失", "盗難", "計", "保守残数"].map(s));
     let april: Vec<Data> = (0..7).map(|c| at(7, c)).collect();
     assert_eq!(
         april,
@@ -376,48 +310,26 @@ fn text_is_escaped_in_html_and_svg() {
     let html = report.to_html_document();
     assert!(!html.contains("<script"), "raw tag in HTML");
     assert!(!html.contains(r#"alert("x")"#), "raw quote in HTML");
-    assert!(
-        html.contains("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#39;q&#39;"),
-        "askama escaping"
-    );
+    assert!(html.contains("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; &#39;q&#39;"), "askama escaping");
 
     let svg = report.chart_svg(&report.groups[0]);
     assert!(!svg.contains("<script"), "raw tag in SVG");
-    assert!(
-        svg.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"),
-        "{svg}"
-    );
+    assert!(svg.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"), "{svg}");
 
     let mut table = gigaops_report::Table::new("a<b", ["\"c\"", "d&e"]);
     table.rows.push(vec![gigaops_report::Cell::text("<td>")]);
     let t = gigaops_report::render::to_html(&table);
-    assert!(
-        !t.contains("<td>&") && !t.contains("<th scope=\"row\"><td>"),
-        "{t}"
-    );
+    assert!(!t.contains("<td>&") && !t.contains("<th scope=\"row\"><td>"), "{t}");
     assert!(t.contains("<caption>a&#60;b</caption>"), "{t}");
     assert!(t.contains("&#34;c&#34;") && t.contains("d&#38;e"), "{t}");
 }
 
 #[test]
 fn empty_report_renders() {
-    let report = FleetReport {
-        fiscal_year: 2019,
-        groups: vec![],
-    };
-    assert!(report
-        .to_html_document()
-        .contains("<title>学習者用端末の運用状況（令和元年度）</title>"));
-    assert!(report
-        .to_html_fragment()
-        .contains("対象となる学習者用端末がありません。"));
-    assert_eq!(
-        report.to_csv(),
-        "\u{feff}区分,時期,破損,故障,紛失,盗難,計,保守残数\r\n".as_bytes()
-    );
+    let report = FleetReport { fiscal_year: 2019, groups: vec![] };
+    assert!(report.to_html_document().contains("<title>学習者用端末の運用状況（令和元年度）</title>"));
+    assert!(report.to_html_fragment().contains("対象となる学習者用端末がありません。"));
+    assert_eq!(report.to_csv(), "\u{feff}区分,時期,破損,故障,紛失,盗難,計,保守残数\r\n".as_bytes());
     assert!(report.to_xlsx().is_ok());
-    assert_eq!(
-        report.to_json(),
-        "{\n  \"fiscal_year\": 2019,\n  \"groups\": []\n}"
-    );
+    assert_eq!(report.to_json(), "{\n  \"fiscal_year\": 2019,\n  \"groups\": []\n}");
 }

@@ -59,7 +59,8 @@ fn maebashi_csv() -> PathBuf {
 }
 
 async fn status_of(store: &Store, serial: &str) -> (String, Option<i64>) {
-    let dv = device::Entity::find().filter(device::Column::SerialNumber.eq(serial)).one(&store.db).await.unwrap().unwrap();
+    let dv =
+        device::Entity::find().filter(device::Column::SerialNumber.eq(serial)).one(&store.db).await.unwrap().unwrap();
     (dv.status, dv.school_id)
 }
 
@@ -140,9 +141,16 @@ A3,UnknownPad,,learner,deployed,B110210000017,
             let mut s = src(&inv);
             s.dry_run = true;
             let mut t = open_table(&inv, None).unwrap();
-            fleet::devices::import(&store, m, &s, gigaops_ingest::devices::read(&mut t).unwrap(), d("2021-04-01"), |_| {})
-                .await
-                .unwrap()
+            fleet::devices::import(
+                &store,
+                m,
+                &s,
+                gigaops_ingest::devices::read(&mut t).unwrap(),
+                d("2021-04-01"),
+                |_| {},
+            )
+            .await
+            .unwrap()
         };
         assert_eq!(dry.inserted, 5);
         assert_eq!(device_count(&store).await, 0, "dry run writes nothing");
@@ -163,7 +171,12 @@ x1,MBS-IPAD-1,2021-04-01,2022-05-01 10:00:00,15.4,DMP000000001,Apple,iPad（第8
         );
         let o = import_devices(&store, m, &intune, "2022-05-01").await.unwrap();
         assert_eq!((o.inserted, o.updated), (0, 1), "{b:?}");
-        let dv = device::Entity::find().filter(device::Column::SerialNumber.eq("DMP000000001")).one(&store.db).await.unwrap().unwrap();
+        let dv = device::Entity::find()
+            .filter(device::Column::SerialNumber.eq("DMP000000001"))
+            .one(&store.db)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(dv.device_name.as_deref(), Some("MBS-IPAD-1"));
         assert_eq!(dv.os_version.as_deref(), Some("15.4"));
         assert_eq!(dv.status, "deployed", "MDM export keeps the status");
@@ -257,10 +270,18 @@ DMP000000002,2022-05-02,theft,,DMP000000001,,
         assert_eq!(status_of(&store, "DMP000000003").await, ("spare".into(), None));
 
         // movements: deploy a spare at a school; the same file again changes nothing
-        let mv = write(&dir, "mv.csv", "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-07-01,deployed,B110210000026\n");
+        let mv = write(
+            &dir,
+            "mv.csv",
+            "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-07-01,deployed,B110210000026\n",
+        );
         assert_eq!(import_movements(&store, m, &mv).await.unwrap().inserted, 1);
         assert_eq!(import_movements(&store, m, &mv).await.unwrap().unchanged, 1);
-        let bad_mv = write(&dir, "badmv.csv", "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-06-30,spare,\n");
+        let bad_mv = write(
+            &dir,
+            "badmv.csv",
+            "serial_number,moved_on,to_status,to_school_code\nDMP000000003,2022-06-30,spare,\n",
+        );
         let err = import_movements(&store, m, &bad_mv).await.unwrap_err().to_string();
         assert!(err.contains("badmv.csv:2:"), "{err}");
     }
