@@ -163,7 +163,7 @@ impl FiscalYear {
         let year = match era {
             Some(e) => {
                 let n: i32 = if rest == "元" { 1 } else { rest.parse().map_err(|_| bad())? };
-                if n < 1 || n > 300 {
+                if !(1..=300).contains(&n) {
                     return Err(bad());
                 }
                 e.first_year() + n - 1
