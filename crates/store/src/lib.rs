@@ -1,6 +1,7 @@
 //! gigaops store: SeaORM entities, migrations and queries for SQLite and PostgreSQL, plus the
 //! bulk-load paths of the imports. The only crate that talks to the database.
 
+pub(crate) mod bulk;
 pub mod entity;
 pub mod fleet;
 pub mod imports;

@@ -108,8 +108,8 @@ impl MigrationTrait for M0001Init {
             Table::create()
                 .table(Alias::new("user_school"))
                 .if_not_exists()
-                .col(&mut fk("user_id"))
-                .col(&mut fk("school_id"))
+                .col(fk("user_id"))
+                .col(fk("school_id"))
                 .primary_key(Index::create().col(Alias::new("user_id")).col(Alias::new("school_id")))
                 .take(),
             table("device_model", vec![id(), fk("municipality_id"), text("name"), text("model_group")]),

@@ -1,15 +1,14 @@
 //! Device import (inventory and MDM exports): validated rows → staging table → set-based SQL, in
 //! one transaction; idempotent by serial number (DESIGN.md §5).
 
-use super::bulk::{BulkTx, V};
+pub use crate::bulk::MAX_ERRORS;
+use crate::bulk::{BulkTx, Errors, V};
 use crate::imports::{ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use gigaops_ingest::devices::DeviceRecord;
 use gigaops_ingest::RowError;
 
-/// Most error lines kept for one import; the rest are counted.
-pub const MAX_ERRORS: usize = 10_000;
 /// Rows per staging load.
 const CHUNK: usize = 4096;
 
@@ -26,37 +25,6 @@ const STAGING_COLS: [&str; 11] = [
     "os_version",
     "last_check_in",
 ];
-
-/// Collects the errors of an import, keeping the first [`MAX_ERRORS`].
-#[derive(Default)]
-pub(crate) struct Errors {
-    pub lines: Vec<(usize, String)>,
-    pub dropped: usize,
-}
-
-impl Errors {
-    pub fn push(&mut self, row: usize, line: String) {
-        if self.lines.len() < MAX_ERRORS {
-            self.lines.push((row, line));
-        } else {
-            self.dropped += 1;
-        }
-    }
-    pub fn push_row_error(&mut self, e: &RowError) {
-        self.push(e.row, e.to_string());
-    }
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-    pub fn into_error(mut self) -> StoreError {
-        self.lines.sort_by_key(|(r, _)| *r);
-        let mut v: Vec<String> = self.lines.into_iter().map(|(_, l)| l).collect();
-        if self.dropped > 0 {
-            v.push(format!("…ほか {} 件のエラー", self.dropped));
-        }
-        StoreError::Rows(v)
-    }
-}
 
 fn record_cells(r: &DeviceRecord) -> Vec<Option<String>> {
     vec![
@@ -144,14 +112,14 @@ pub async fn import(
     tx.exec(
         "UPDATE staging_device SET school_id = sc.id FROM school sc \
          WHERE sc.municipality_id = $1 AND sc.school_code = staging_device.school_code",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
         "UPDATE staging_device SET device_id = d.id, cur_status = d.status, cur_school = d.school_id, \
          cur_since = d.status_since FROM device d \
          WHERE d.municipality_id = $1 AND d.serial_number = staging_device.serial",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
@@ -199,7 +167,7 @@ pub async fn import(
         ),
     ];
     for (sql, column, expected) in checks {
-        let vals: &[V] = if sql.contains("$2") { &[m.clone(), V::D(Some(as_of))] } else { &[m.clone()] };
+        let vals: &[V] = if sql.contains("$2") { &[m.clone(), V::D(Some(as_of))] } else { std::slice::from_ref(&m) };
         for r in tx.rows(sql, vals).await? {
             let row: usize = r[0].parse().unwrap_or(0);
             errors.push(row, format!("{file}:{row}:{column}: {} — {expected}", r[1]));
@@ -227,13 +195,13 @@ pub async fn import(
         "INSERT INTO device_model (municipality_id, name, model_group) SELECT $1, model, MIN(model_group) \
          FROM staging_device s WHERE model_group IS NOT NULL AND NOT EXISTS \
          (SELECT 1 FROM device_model m WHERE m.municipality_id = $1 AND m.name = s.model) GROUP BY model",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
         "UPDATE staging_device SET model_id = m.id FROM device_model m \
          WHERE m.municipality_id = $1 AND m.name = staging_device.model",
-        &[m.clone()],
+        std::slice::from_ref(&m),
     )
     .await?;
     tx.exec(
