@@ -46,6 +46,8 @@ impl Errors {
 #[derive(Debug, Clone)]
 pub enum V {
     I(i64),
+    /// A nullable integer.
+    O(Option<i64>),
     T(Option<String>),
     D(Option<NaiveDate>),
     Now,
@@ -68,6 +70,7 @@ macro_rules! bind_all {
         for v in $vals {
             q = match v {
                 V::I(i) => q.bind(*i),
+                V::O(i) => q.bind(*i),
                 V::T(t) => q.bind(t.clone()),
                 V::D(d) => q.bind(*d),
                 V::Now => q.bind(chrono::Utc::now()),

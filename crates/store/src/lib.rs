@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod imports;
 pub mod migration;
 pub mod schools;
+pub mod usage;
 pub mod users;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
