@@ -362,6 +362,49 @@ pub fn read_usage<'a>(
     Ok((layout, Box::new(iter)))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Policy file
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    effective_from: String,
+    single_gb: f64,
+    consecutive_gb: f64,
+    consecutive_months: u32,
+    steps: Vec<gigaops_domain::usage::Step>,
+}
+
+/// Reads an escalation policy file (TOML; thresholds in GB = 10^9 bytes):
+///
+/// ```toml
+/// effective_from = "2022-09"
+/// single_gb = 200
+/// consecutive_gb = 100
+/// consecutive_months = 2
+/// [[steps]]
+/// name = "注意喚起メッセージ"
+/// action = "注意喚起のメッセージをタブレットに送信"
+/// notify = "device"            # device | school | parents
+/// ```
+///
+/// Errors (Japanese, with the file name): not TOML, unknown or missing keys, a policy that
+/// [`gigaops_domain::usage::EscalationPolicy::validate`] refuses.
+pub fn read_policy(file: &str, text: &str) -> Result<gigaops_domain::usage::EscalationPolicy, String> {
+    let f: PolicyFile =
+        basic_toml::from_str(text).map_err(|e| format!("{file}: 対応方針（TOML）を読み取れません: {e}"))?;
+    let bytes = |g: f64| (g * gigaops_domain::usage::BYTES_PER_GB as f64).round() as i64;
+    let p = gigaops_domain::usage::EscalationPolicy {
+        effective_from: f.effective_from,
+        single_month_bytes: bytes(f.single_gb),
+        consecutive_bytes: bytes(f.consecutive_gb),
+        consecutive_months: f.consecutive_months,
+        steps: f.steps,
+    };
+    p.validate().map_err(|e| format!("{file}: {e}"))?;
+    Ok(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +519,15 @@ mod tests {
         assert!(e[1].starts_with("usage.csv:5:active_to: 2022-04-30 — 利用開始日（2022-05-01）以降"), "{e:?}");
         let mut t = table(&["line_id"], &[&["1"]]);
         assert!(read_lines(&mut t).err().unwrap().to_string().contains("school_code"));
+    }
+
+    #[test]
+    fn the_example_policy_file_is_maebashi_s() {
+        let text = include_str!("../../../examples/maebashi-2022-usage/escalation-policy.toml");
+        let p = read_policy("escalation-policy.toml", text).unwrap();
+        assert_eq!(p, gigaops_domain::usage::EscalationPolicy::maebashi());
+        let bad = text.replace("consecutive_months = 2", "consecutive_months = 0");
+        assert!(read_policy("p.toml", &bad).unwrap_err().starts_with("p.toml: 連続月数"));
     }
 
     proptest! {

@@ -7,6 +7,7 @@
 //! The escalation report (段階的な対応) is [`escalation`].
 
 pub mod escalation;
+pub mod work;
 
 use crate::render::{self, Cell, Table};
 use crate::svg::{self, BarLineChart, Series};
