@@ -11,8 +11,9 @@ N="${1:-1000000}"
 PG="${GIGAOPS_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 out=bench-out
 mkdir -p "$out"
+target="${CARGO_TARGET_DIR:-target}"
 cargo build --release -q -p gigaops-cli
-bin=target/release/gigaops
+bin="$target/release/gigaops"
 schools=examples/maebashi-fy2022/schools-maebashi.csv
 csv="$out/inventory-$N.csv"
 [ -f "$csv" ] || python3 bench/gen_inventory.py "$N" "$schools" > "$csv"

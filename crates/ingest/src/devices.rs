@@ -10,7 +10,6 @@ use crate::table::{FileError, RowError, Table};
 use chrono::NaiveDate;
 use gigaops_domain::fleet::{DeviceClass, DeviceStatus};
 use gigaops_domain::SchoolCode;
-use std::collections::HashMap;
 
 /// Header aliases (compared after [`crate::table::normalize_header`], so `Serial number`,
 /// `SerialNumber` and `serialNumber` are one alias).
@@ -213,7 +212,8 @@ impl Iterator for DeviceRows<'_> {
 /// Reads a device file. Requires a serial-number column (else [`FileError::MissingColumns`]).
 ///
 /// Each item is one data row: a record, or every error of that row (missing or malformed serial,
-/// a serial already seen on an earlier row, unknown class or status, bad school code, bad date).
+/// unknown class or status, bad school code, bad date). Rows are independent: a serial repeated on
+/// a later row is found by the store's import (so that memory stays flat in the file's size).
 pub fn read(table: &mut Table) -> Result<DeviceRows<'_>, FileError> {
     let Some(serial) = table.column(SERIAL_ALIASES) else {
         return Err(table.missing_columns(&[SERIAL_ALIASES]));
@@ -233,10 +233,9 @@ pub fn read(table: &mut Table) -> Result<DeviceRows<'_>, FileError> {
         last: table.column(LAST),
     };
     let (file, headers) = (table.file.clone(), table.headers.clone());
-    let mut seen: HashMap<String, usize> = HashMap::new();
     let inner = table.rows().map(move |raw| {
         let raw = raw.map_err(|e| vec![e])?;
-        parse_row(&mut Cells::new(&file, &headers, &raw), &cols, format, &mut seen)
+        parse_row(&mut Cells::new(&file, &headers, &raw), &cols, format)
     });
     Ok(DeviceRows { format, inner: Box::new(inner) })
 }
@@ -255,20 +254,8 @@ struct Columns {
     last: Option<usize>,
 }
 
-fn parse_row(
-    c: &mut Cells<'_>,
-    cols: &Columns,
-    format: DeviceFormat,
-    seen: &mut HashMap<String, usize>,
-) -> Result<DeviceRecord, Vec<RowError>> {
+fn parse_row(c: &mut Cells<'_>, cols: &Columns, format: DeviceFormat) -> Result<DeviceRecord, Vec<RowError>> {
     let serial_number = c.required(cols.serial, "シリアル番号", cell::serial);
-    if let Some(s) = &serial_number {
-        if let Some(first) = seen.get(s) {
-            c.error(Some(cols.serial), "", format!("重複しないシリアル番号（{first}行目と同じです）"));
-        } else {
-            seen.insert(s.clone(), c.raw.row);
-        }
-    }
     let device_class = c.optional(cols.class, |s| DeviceClass::parse(s).ok_or_else(|| CLASS_EXPECTED.to_string()));
     let status = c
         .optional(cols.status, |s| match DeviceStatus::parse(s) {
@@ -493,13 +480,13 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_serials_and_bad_cells() {
+    fn bad_cells_are_all_reported() {
         let mut t = table(
             &["serial_number", "device_class", "status", "school_code", "last_check_in"],
             &[
                 &["abc1", "", "", "", ""],
                 &["ABC2", "", "", "", ""],
-                &[" Abc1 ", "pupil", "broken", "B1102", "yesterday"],
+                &[" Abc3 ", "pupil", "broken", "B1102", "yesterday"],
                 &["", "", "", "", ""],
                 &["", "learner", "", "", ""],
             ],
@@ -509,11 +496,7 @@ mod tests {
         assert!(rows[0].is_ok() && rows[1].is_ok());
         let errs = rows[2].as_ref().unwrap_err();
         let cols: Vec<&str> = errs.iter().map(|e| e.column.as_str()).collect();
-        assert_eq!(cols, ["serial_number", "device_class", "status", "school_code", "last_check_in"]);
-        assert_eq!(
-            errs[0].to_string(),
-            "devices.csv:4:serial_number: Abc1 — 重複しないシリアル番号（2行目と同じです）"
-        );
+        assert_eq!(cols, ["device_class", "status", "school_code", "last_check_in"]);
         let errs = rows[3].as_ref().unwrap_err();
         assert_eq!(errs[0].to_string(), "devices.csv:6:serial_number:  — 必須: シリアル番号");
     }

@@ -143,25 +143,13 @@ impl BulkTx {
         }
         match self {
             BulkTx::Sqlite(tx) => {
-                // stay under SQLite's 32766 bound-parameter limit
-                let per = (32000 / columns.len()).max(1);
+                // Anonymous `?` placeholders: sqlx looks every parameter up by name, which SQLite
+                // does in linear time for numbered ones (quadratic for a multi-row insert).
+                let per = (8000 / columns.len()).max(1);
+                let tuple = format!("({})", vec!["?"; columns.len()].join(","));
                 for chunk in rows.chunks(per) {
                     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(","));
-                    let mut n = 1;
-                    for (i, _) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(',');
-                        }
-                        sql.push('(');
-                        for c in 0..columns.len() {
-                            if c > 0 {
-                                sql.push(',');
-                            }
-                            sql.push_str(&format!("?{n}"));
-                            n += 1;
-                        }
-                        sql.push(')');
-                    }
+                    sql.push_str(&vec![tuple.as_str(); chunk.len()].join(","));
                     let mut q = sqlx::query(&sql);
                     for row in chunk {
                         for cell in row {

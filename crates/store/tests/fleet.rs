@@ -161,6 +161,18 @@ A3,UnknownPad,,learner,deployed,B110210000017,
         assert_eq!(device_state::Entity::find().count(&store.db).await.unwrap(), 5, "one inventory state each");
         assert_eq!(status_of(&store, "DMP000000003").await.0, "spare");
 
+        // A later inventory that moves a spare into a school is a state change on its as-of date.
+        let moved = write(&dir, "moved.csv", &INVENTORY.replace("spare,,T-3", "deployed,B110210000026,T-3"));
+        let o = import_devices(&store, m, &moved, "2022-01-01").await.unwrap();
+        assert_eq!((o.inserted, o.updated, o.unchanged), (0, 1, 4), "{b:?}");
+        assert_eq!(status_of(&store, "DMP000000003").await.0, "deployed");
+        assert_eq!(device_state::Entity::find().count(&store.db).await.unwrap(), 6);
+        // …and one dated before that change is refused, naming the row
+        let back = write(&dir, "back.csv", INVENTORY);
+        let err = import_devices(&store, m, &back, "2021-12-01").await.unwrap_err().to_string();
+        assert!(err.contains("back.csv:4:status: 2022-01-01"), "{err}");
+        assert_eq!(status_of(&store, "DMP000000003").await.0, "deployed", "nothing written");
+
         // An Intune export updates attributes of known devices, matched on serial number.
         let intune = write(
             &dir,
@@ -192,8 +204,8 @@ x1,MBS-IPAD-1,2021-04-01,2022-05-01 10:00:00,15.4,DMP000000001,Apple,iPad（第8
         )
         .await
         .unwrap();
-        assert_eq!(total, 3);
-        assert_eq!(rows[0].serial_number, "DMP000000003");
+        assert_eq!(total, 2);
+        assert_eq!(rows[0].serial_number, "DMP000000004");
         let det = fleet::queries::device_detail(&store, m, "T-1", None).await.unwrap().unwrap();
         assert_eq!(det.device.serial_number, "DMP000000001");
         assert_eq!(det.device.school_name.as_deref(), Some("前橋市立桃井小学校"));

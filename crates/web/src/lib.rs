@@ -1,1 +1,221 @@
+//! gigaops web: the Japanese, server-rendered web UI — axum router, handlers per capability,
+//! askama templates, login and sessions, CSRF protection, role checks and static assets.
+#![warn(missing_docs)]
 
+mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod errors;
+mod fleet;
+mod health;
+mod home;
+mod http;
+mod page;
+mod schools;
+
+use anyhow::Context as _;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use gigaops_store::Store;
+use sea_orm::DbBackend;
+use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "gigaops_session";
+
+/// Sessions end after this long without a request (8 hours: one school day).
+pub const SESSION_INACTIVITY: Duration = Duration::from_secs(8 * 60 * 60);
+
+/// Environment variable: `1` marks the session cookie `Secure` (set it behind HTTPS).
+pub const SECURE_COOKIES_ENV: &str = "GIGAOPS_SECURE_COOKIES";
+
+/// Shared state of every handler: the store (cheap to clone, a connection pool).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database every handler reads and writes through `gigaops-store`.
+    pub store: Store,
+}
+
+/// The session store of the backend the [`Store`] runs on: the sessions live in the same database
+/// (table `tower_sessions` on SQLite, schema `tower_sessions` on PostgreSQL).
+#[derive(Clone, Debug)]
+enum Sessions {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Sessions {
+    async fn for_store(store: &Store) -> anyhow::Result<Self> {
+        Ok(match store.backend() {
+            DbBackend::Sqlite => {
+                let s = SqliteStore::new(store.db.get_sqlite_connection_pool().clone());
+                s.migrate().await.context("セッション表（SQLite）を作成できません")?;
+                Sessions::Sqlite(s)
+            }
+            DbBackend::Postgres => {
+                let s = PostgresStore::new(store.db.get_postgres_connection_pool().clone());
+                s.migrate().await.context("セッション表（PostgreSQL）を作成できません")?;
+                Sessions::Postgres(s)
+            }
+            other => anyhow::bail!("対応していないデータベースです: {other:?}"),
+        })
+    }
+
+    /// Deletes expired sessions (called periodically by [`serve`]).
+    async fn delete_expired(&self) -> anyhow::Result<()> {
+        use tower_sessions::ExpiredDeletion;
+        match self {
+            Sessions::Sqlite(s) => s.delete_expired().await?,
+            Sessions::Postgres(s) => s.delete_expired().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Whether the value of [`SECURE_COOKIES_ENV`] asks for `Secure` cookies (only `1` does).
+fn secure_cookies(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim() == "1")
+}
+
+fn session_layer<S: tower_sessions::SessionStore + Clone>(store: S) -> SessionManagerLayer<S> {
+    let secure = secure_cookies(std::env::var(SECURE_COOKIES_ENV).ok().as_deref());
+    let inactivity = tower_sessions::cookie::time::Duration::seconds(SESSION_INACTIVITY.as_secs() as i64);
+    SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(inactivity))
+        // save on every request, so the 8 hours run from the last request, not the last change
+        .with_always_save(true)
+}
+
+/// Routes that need no session: the login form, the health check and the static files.
+fn public_routes() -> Router<AppState> {
+    Router::new().merge(auth::login::routes()).merge(health::routes()).merge(assets::routes())
+}
+
+/// Routes that need a signed-in user; without one, pages redirect to `/login?next=…`.
+fn protected_routes() -> Router<AppState> {
+    Router::new()
+        .merge(home::routes())
+        .merge(fleet::routes())
+        .merge(schools::routes())
+        .route_layer(axum::middleware::from_fn(auth::require_login))
+}
+
+fn with_layers<S>(app: Router<AppState>, state: AppState, sessions: S) -> Router
+where
+    S: tower_sessions::SessionStore + Clone,
+{
+    let backend = auth::Backend::new(state.store.clone());
+    let auth_layer = axum_login::AuthManagerLayerBuilder::new(backend, session_layer(sessions)).build();
+    app.layer(axum::middleware::from_fn(csrf::verify))
+        .layer(auth_layer)
+        .fallback(errors::not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Builds the application for `store`: every route, the session store (in the same database,
+/// migrated here), login, CSRF checks, security headers and request tracing.
+///
+/// Errors: the session table cannot be created, or the store's backend is neither SQLite nor
+/// PostgreSQL.
+pub async fn router(store: Store) -> anyhow::Result<Router> {
+    Ok(build(store).await?.0)
+}
+
+async fn build(store: Store) -> anyhow::Result<(Router, Sessions)> {
+    let sessions = Sessions::for_store(&store).await?;
+    let state = AppState { store };
+    let app = public_routes().merge(protected_routes());
+    let router = match &sessions {
+        Sessions::Sqlite(s) => with_layers(app, state, s.clone()),
+        Sessions::Postgres(s) => with_layers(app, state, s.clone()),
+    };
+    Ok((router, sessions))
+}
+
+/// Serves the application on `listener` until Ctrl-C (or SIGTERM on Unix), then finishes the
+/// requests in flight. Expired sessions are deleted every hour.
+///
+/// Errors: those of [`router`], and I/O errors of the listener.
+pub async fn serve(store: Store, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let (app, sessions) = build(store).await?;
+    let cleanup = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sessions.delete_expired().await {
+                tracing::warn!(error = %e, "期限切れセッションを削除できませんでした");
+            }
+        }
+    });
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    cleanup.abort();
+    result.context("HTTP サーバーが停止しました")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "Ctrl-C を待ち受けできません");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "SIGTERM を待ち受けできません");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("停止の合図を受けました。処理中のリクエストを終えてから停止します");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_cookies_only_when_asked_for() {
+        assert!(secure_cookies(Some("1")));
+        assert!(secure_cookies(Some(" 1\n")));
+        assert!(!secure_cookies(Some("0")));
+        assert!(!secure_cookies(Some("true")));
+        assert!(!secure_cookies(None));
+    }
+}

@@ -8,38 +8,120 @@ use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use gigaops_ingest::devices::DeviceRecord;
 use gigaops_ingest::RowError;
+use std::collections::HashMap;
 
 /// Rows per staging load.
 const CHUNK: usize = 4096;
 
-const STAGING_COLS: [&str; 11] = [
+const STAGING_COLS: [&str; 10] = [
     "row_no",
     "serial",
-    "model",
-    "model_group",
+    "model_id",
     "device_class",
     "status",
-    "school_code",
+    "school_id",
     "asset_tag",
     "device_name",
     "os_version",
     "last_check_in",
 ];
 
-fn record_cells(r: &DeviceRecord) -> Vec<Option<String>> {
-    vec![
-        Some(r.row.to_string()),
-        Some(r.serial_number.clone()),
-        r.model.clone(),
-        r.model_group.clone(),
-        r.device_class.map(|c| c.as_str().to_string()),
-        r.status.map(|s| s.as_str().to_string()),
-        r.school_code.as_ref().map(|c| c.to_string()),
-        r.asset_tag.clone(),
-        r.device_name.clone(),
-        r.os_version.clone(),
-        r.last_check_in.map(|d| d.to_string()),
-    ]
+/// The register's schools and models, looked up while the file streams in.
+struct Lookup {
+    schools: HashMap<String, i64>,
+    /// model name → (id, group)
+    models: HashMap<String, (i64, String)>,
+}
+
+impl Lookup {
+    async fn load(tx: &mut BulkTx, municipality_id: i64) -> Result<Self> {
+        let m = [V::I(municipality_id)];
+        let schools = tx
+            .rows("SELECT school_code, id FROM school WHERE municipality_id = $1", &m)
+            .await?
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].parse().unwrap_or(0)))
+            .collect();
+        let models = tx
+            .rows("SELECT name, id, model_group FROM device_model WHERE municipality_id = $1", &m)
+            .await?
+            .into_iter()
+            .map(|r| (r[0].clone(), (r[1].parse().unwrap_or(0), r[2].clone())))
+            .collect();
+        Ok(Lookup { schools, models })
+    }
+
+    /// Resolves school and model of a record; creates a model that the row gives a group for.
+    /// Returns the staging cells, or the row's errors.
+    async fn cells(
+        &mut self,
+        tx: &mut BulkTx,
+        municipality_id: i64,
+        file: &str,
+        r: &DeviceRecord,
+    ) -> Result<std::result::Result<Vec<Option<String>>, Vec<String>>> {
+        let mut errs = Vec::new();
+        let row = r.row;
+        let school_id = match &r.school_code {
+            Some(code) => match self.schools.get(code.as_str()) {
+                Some(id) => Some(*id),
+                None => {
+                    errs.push(format!(
+                        "{file}:{row}:school_code: {code} — 登録済みの学校コード（先に gigaops import schools で学校を登録してください）"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let model_id = match (&r.model, &r.model_group) {
+            (None, _) => None,
+            (Some(name), group) => match (self.models.get(name), group) {
+                (Some((_, have)), Some(g)) if have != g => {
+                    errs.push(format!(
+                        "{file}:{row}:model_group: {g} — 機種「{name}」は機種グループ「{have}」に登録済みです（変更は gigaops model add で）"
+                    ));
+                    None
+                }
+                (Some((id, _)), _) => Some(*id),
+                (None, Some(g)) => {
+                    let id: i64 = tx
+                        .rows(
+                            "INSERT INTO device_model (municipality_id, name, model_group) VALUES ($1, $2, $3) RETURNING id",
+                            &[V::I(municipality_id), V::T(Some(name.clone())), V::T(Some(g.clone()))],
+                        )
+                        .await?
+                        .first()
+                        .and_then(|r| r.first())
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(0);
+                    self.models.insert(name.clone(), (id, g.clone()));
+                    Some(id)
+                }
+                (None, None) => {
+                    errs.push(format!(
+                        "{file}:{row}:model: {name} — 登録済みの機種（新しい機種は model_group 列で機種グループを指定するか gigaops model add で登録してください）"
+                    ));
+                    None
+                }
+            },
+        };
+        if !errs.is_empty() {
+            return Ok(Err(errs));
+        }
+        Ok(Ok(vec![
+            Some(row.to_string()),
+            Some(r.serial_number.clone()),
+            model_id.map(|i| i.to_string()),
+            r.device_class.map(|c| c.as_str().to_string()),
+            r.status.map(|s| s.as_str().to_string()),
+            school_id.map(|i| i.to_string()),
+            r.asset_tag.clone(),
+            r.device_name.clone(),
+            r.os_version.clone(),
+            r.last_check_in.map(|d| d.to_string()),
+        ]))
+    }
 }
 
 /// Imports devices. `records` is the reader's stream; `as_of` is the inventory's date (the date of
@@ -63,6 +145,8 @@ pub async fn import(
     mut progress: impl FnMut(u64),
 ) -> Result<ImportOutcome> {
     let file = src.file_name.as_str();
+    let started = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(step, elapsed_ms = started.elapsed().as_millis() as u64, "device import");
     let mut tx = BulkTx::begin(store).await?;
     let pg = tx.is_postgres();
     let date_type = if pg { "DATE" } else { "TEXT" };
@@ -71,16 +155,21 @@ pub async fn import(
     }
     tx.exec(
         &format!(
-            "CREATE TEMP TABLE staging_device (row_no BIGINT, serial TEXT, model TEXT, model_group TEXT, \
-             device_class TEXT, status TEXT, school_code TEXT, asset_tag TEXT, device_name TEXT, os_version TEXT, \
-             last_check_in {date_type}, device_id BIGINT, model_id BIGINT, school_id BIGINT, cur_status TEXT, \
-             cur_school BIGINT, cur_since {date_type}, new_status TEXT, new_school BIGINT, changes_state INTEGER, \
-             changes_attr INTEGER){}",
+            "CREATE TEMP TABLE staging_device (row_no BIGINT, serial TEXT, model_id BIGINT, device_class TEXT, \
+             status TEXT, school_id BIGINT, asset_tag TEXT, device_name TEXT, os_version TEXT, \
+             last_check_in {date_type}, device_id BIGINT, cur_status TEXT, cur_school BIGINT, cur_since {date_type}, \
+             new_status TEXT, new_school BIGINT, changes_state INTEGER NOT NULL DEFAULT 0, \
+             changes_attr INTEGER NOT NULL DEFAULT 0){}",
             if pg { " ON COMMIT DROP" } else { "" }
         ),
         &[],
     )
     .await?;
+    let m = V::I(municipality_id);
+    // An empty register (the first inventory) needs no matching against existing devices.
+    let register_empty =
+        tx.rows("SELECT id FROM device WHERE municipality_id = $1 LIMIT 1", std::slice::from_ref(&m)).await?.is_empty();
+    let mut lookup = Lookup::load(&mut tx, municipality_id).await?;
 
     let mut errors = Errors::default();
     let mut batch: Vec<Vec<Option<String>>> = Vec::with_capacity(CHUNK);
@@ -88,136 +177,100 @@ pub async fn import(
     for rec in records {
         rows += 1;
         match rec {
-            Ok(r) => batch.push(record_cells(&r)),
+            Ok(r) => match lookup.cells(&mut tx, municipality_id, file, &r).await? {
+                Ok(_) if r.model.is_none() && register_empty => errors.push(
+                    r.row,
+                    format!("{file}:{}:model: {} — 新しい端末には機種（model）が必要です", r.row, r.serial_number),
+                ),
+                Ok(cells) => batch.push(cells),
+                Err(lines) => lines.into_iter().for_each(|l| errors.push(r.row, l)),
+            },
             Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
         }
         if batch.len() >= CHUNK {
-            if errors.is_empty() {
-                tx.load("staging_device", &STAGING_COLS, &batch).await?;
-            }
+            // valid rows are staged even after an error, so that duplicates among them are reported too
+            tx.load("staging_device", &STAGING_COLS, &batch).await?;
             batch.clear();
             progress(rows);
         }
     }
-    if errors.is_empty() {
-        tx.load("staging_device", &STAGING_COLS, &batch).await?;
-    }
+    tx.load("staging_device", &STAGING_COLS, &batch).await?;
     progress(rows);
-    if !errors.is_empty() {
-        tx.rollback().await?;
-        return Err(errors.into_error());
-    }
-    let m = V::I(municipality_id);
+    lap("staging loaded");
     tx.exec("CREATE INDEX ix_staging_device_serial ON staging_device (serial)", &[]).await?;
-    tx.exec(
-        "UPDATE staging_device SET school_id = sc.id FROM school sc \
-         WHERE sc.municipality_id = $1 AND sc.school_code = staging_device.school_code",
-        std::slice::from_ref(&m),
-    )
-    .await?;
-    tx.exec(
-        "UPDATE staging_device SET device_id = d.id, cur_status = d.status, cur_school = d.school_id, \
-         cur_since = d.status_since FROM device d \
-         WHERE d.municipality_id = $1 AND d.serial_number = staging_device.serial",
-        std::slice::from_ref(&m),
-    )
-    .await?;
-    tx.exec(
-        "UPDATE staging_device SET new_status = COALESCE(status, cur_status, 'deployed'), \
-         new_school = CASE WHEN school_code IS NOT NULL THEN school_id \
-                           WHEN COALESCE(status, cur_status, 'deployed') = 'deployed' THEN cur_school END",
-        &[],
-    )
-    .await?;
-    tx.exec(
-        "UPDATE staging_device SET changes_state = CASE WHEN device_id IS NOT NULL AND \
-         (new_status <> cur_status OR COALESCE(new_school, -1) <> COALESCE(cur_school, -1)) THEN 1 ELSE 0 END",
-        &[],
-    )
-    .await?;
-
-    // Row checks that need the register.
-    let checks: [(&str, &str, &str); 5] = [
-        (
-            "SELECT row_no, school_code FROM staging_device WHERE school_code IS NOT NULL AND school_id IS NULL ORDER BY row_no",
-            "school_code",
-            "登録済みの学校コード（先に gigaops import schools で学校を登録してください）",
-        ),
-        (
-            "SELECT row_no, model FROM staging_device s WHERE model IS NOT NULL AND model_group IS NULL AND NOT EXISTS \
-             (SELECT 1 FROM device_model m WHERE m.municipality_id = $1 AND m.name = s.model) ORDER BY row_no",
-            "model",
-            "登録済みの機種（新しい機種は model_group 列で機種グループを指定するか gigaops model add で登録してください）",
-        ),
-        (
-            "SELECT row_no, serial FROM staging_device WHERE model IS NULL AND device_id IS NULL ORDER BY row_no",
-            "model",
-            "新しい端末には機種（model）が必要です",
-        ),
-        (
-            "SELECT s.row_no, s.model_group FROM staging_device s JOIN device_model m ON m.municipality_id = $1 \
-             AND m.name = s.model WHERE s.model_group IS NOT NULL AND s.model_group <> m.model_group ORDER BY s.row_no",
-            "model_group",
-            "その機種に登録済みの機種グループ（機種グループは gigaops model add で変更してください）",
-        ),
-        (
-            "SELECT row_no, cur_since FROM staging_device WHERE changes_state = 1 AND cur_since > $2 ORDER BY row_no",
-            "status",
-            "状態・学校の変更は端末の最新の記録日以降の基準日（--as-of）で取り込んでください",
-        ),
-    ];
-    for (sql, column, expected) in checks {
-        let vals: &[V] = if sql.contains("$2") { &[m.clone(), V::D(Some(as_of))] } else { std::slice::from_ref(&m) };
-        for r in tx.rows(sql, vals).await? {
-            let row: usize = r[0].parse().unwrap_or(0);
-            errors.push(row, format!("{file}:{row}:{column}: {} — {expected}", r[1]));
-        }
-    }
     for r in tx
         .rows(
-            "SELECT MIN(row_no), model FROM staging_device WHERE model_group IS NOT NULL GROUP BY model \
-             HAVING COUNT(DISTINCT model_group) > 1",
+            "SELECT s.row_no, s.serial, f.first_row FROM staging_device s JOIN \
+             (SELECT serial, MIN(row_no) AS first_row FROM staging_device GROUP BY serial HAVING COUNT(*) > 1) f \
+             ON f.serial = s.serial WHERE s.row_no > f.first_row ORDER BY s.row_no",
             &[],
         )
         .await?
     {
         let row: usize = r[0].parse().unwrap_or(0);
-        errors
-            .push(row, format!("{file}:{row}:model_group: {} — 同じ機種には同じ機種グループを指定してください", r[1]));
+        errors.push(
+            row,
+            format!("{file}:{row}:serial_number: {} — 重複しないシリアル番号（{}行目と同じです）", r[1], r[2]),
+        );
     }
     if !errors.is_empty() {
         tx.rollback().await?;
         return Err(errors.into_error());
     }
-
-    // New models, then model ids.
-    tx.exec(
-        "INSERT INTO device_model (municipality_id, name, model_group) SELECT $1, model, MIN(model_group) \
-         FROM staging_device s WHERE model_group IS NOT NULL AND NOT EXISTS \
-         (SELECT 1 FROM device_model m WHERE m.municipality_id = $1 AND m.name = s.model) GROUP BY model",
-        std::slice::from_ref(&m),
-    )
-    .await?;
-    tx.exec(
-        "UPDATE staging_device SET model_id = m.id FROM device_model m \
-         WHERE m.municipality_id = $1 AND m.name = staging_device.model",
-        std::slice::from_ref(&m),
-    )
-    .await?;
-    tx.exec(
-        "UPDATE staging_device SET changes_attr = CASE WHEN device_id IS NOT NULL AND EXISTS (SELECT 1 FROM device d \
-         WHERE d.id = staging_device.device_id AND (\
-           (staging_device.model_id IS NOT NULL AND staging_device.model_id <> d.model_id) OR \
-           (staging_device.device_class IS NOT NULL AND staging_device.device_class <> d.device_class) OR \
-           (staging_device.asset_tag IS NOT NULL AND (d.asset_tag IS NULL OR staging_device.asset_tag <> d.asset_tag)) OR \
-           (staging_device.device_name IS NOT NULL AND (d.device_name IS NULL OR staging_device.device_name <> d.device_name)) OR \
-           (staging_device.os_version IS NOT NULL AND (d.os_version IS NULL OR staging_device.os_version <> d.os_version)) OR \
-           (staging_device.last_check_in IS NOT NULL AND (d.last_check_in IS NULL OR staging_device.last_check_in <> d.last_check_in)))) \
-         THEN 1 ELSE 0 END",
-        &[],
-    )
-    .await?;
-
+    lap("duplicates checked");
+    if !register_empty {
+        if tx.is_postgres() {
+            // temp tables are never auto-analysed; without statistics the join below is planned badly
+            tx.exec("ANALYZE staging_device", &[]).await?;
+        }
+        // Known devices, in one pass: the status the file gives (else the current one); the school
+        // the file gives, else the current one while deployed; whether that changes the state; whether
+        // any attribute the file gives differs.
+        let new_status = "COALESCE(s.status, d.status)";
+        let new_school = format!(
+            "CASE WHEN s.school_id IS NOT NULL THEN s.school_id WHEN {new_status} = 'deployed' THEN d.school_id END"
+        );
+        let differs = |col: &str| format!("(s.{col} IS NOT NULL AND (d.{col} IS NULL OR s.{col} <> d.{col}))");
+        tx.exec(
+            &format!(
+                "UPDATE staging_device AS s SET device_id = d.id, cur_status = d.status, cur_school = d.school_id, \
+                 cur_since = d.status_since, new_status = {new_status}, new_school = {new_school}, \
+                 changes_state = CASE WHEN {new_status} <> d.status OR COALESCE({new_school}, -1) <> COALESCE(d.school_id, -1) \
+                   THEN 1 ELSE 0 END, \
+                 changes_attr = CASE WHEN {} THEN 1 ELSE 0 END \
+                 FROM device d WHERE d.municipality_id = $1 AND d.serial_number = s.serial",
+                ["model_id", "device_class", "asset_tag", "device_name", "os_version", "last_check_in"]
+                    .map(differs)
+                    .join(" OR ")
+            ),
+            std::slice::from_ref(&m),
+        )
+        .await?;
+        let checks: [(&str, &str, &str); 2] = [
+            (
+                "SELECT row_no, serial FROM staging_device WHERE model_id IS NULL AND device_id IS NULL ORDER BY row_no",
+                "model",
+                "新しい端末には機種（model）が必要です",
+            ),
+            (
+                "SELECT row_no, cur_since FROM staging_device WHERE changes_state = 1 AND cur_since > $1 ORDER BY row_no",
+                "status",
+                "状態・学校の変更は端末の最新の記録日以降の基準日（--as-of）で取り込んでください",
+            ),
+        ];
+        for (sql, column, expected) in checks {
+            let vals: &[V] = if sql.contains("$1") { &[V::D(Some(as_of))] } else { &[] };
+            for r in tx.rows(sql, vals).await? {
+                let row: usize = r[0].parse().unwrap_or(0);
+                errors.push(row, format!("{file}:{row}:{column}: {} — {expected}", r[1]));
+            }
+        }
+        if !errors.is_empty() {
+            tx.rollback().await?;
+            return Err(errors.into_error());
+        }
+    }
+    lap("compared with the register");
     let counts = tx
         .rows(
             "SELECT COUNT(*), \
@@ -228,7 +281,7 @@ pub async fn import(
         )
         .await?;
     let c = |i: usize| counts[0][i].parse::<i64>().unwrap_or(0);
-    let mut out = ImportOutcome {
+    let out = ImportOutcome {
         kind: "devices".into(),
         file_name: src.file_name.clone(),
         rows: c(0),
@@ -246,45 +299,58 @@ pub async fn import(
         tx.rollback().await?;
         return Ok(out);
     }
+    lap("counted");
     let who = V::T(src.imported_by.clone());
     let day = V::D(Some(as_of));
     tx.exec(
         "INSERT INTO device (municipality_id, serial_number, asset_tag, model_id, device_class, status, school_id, \
          device_name, os_version, last_check_in, registered_on, status_since) \
-         SELECT $1, serial, asset_tag, model_id, COALESCE(device_class, 'learner'), new_status, new_school, \
-         device_name, os_version, last_check_in, $2, $2 FROM staging_device WHERE device_id IS NULL ORDER BY row_no",
+         SELECT $1, serial, asset_tag, model_id, COALESCE(device_class, 'learner'), COALESCE(status, 'deployed'), \
+         school_id, device_name, os_version, last_check_in, $2, $2 FROM staging_device WHERE device_id IS NULL \
+         ORDER BY row_no",
         &[m.clone(), day.clone()],
     )
     .await?;
-    tx.exec(
-        "INSERT INTO device_state (municipality_id, device_id, effective_on, status, prev_status, school_id, reason, \
-         recorded_by, recorded_at) SELECT $1, d.id, $2, d.status, NULL, d.school_id, 'inventory', $3, $4 \
+    lap("devices inserted");
+    let new_devices = if register_empty {
+        "SELECT $1, d.id, $2, d.status, NULL, d.school_id, 'inventory', $3, $4 FROM device d WHERE d.municipality_id = $1"
+    } else {
+        "SELECT $1, d.id, $2, d.status, NULL, d.school_id, 'inventory', $3, $4 \
          FROM staging_device s JOIN device d ON d.municipality_id = $1 AND d.serial_number = s.serial \
-         WHERE s.device_id IS NULL",
+         WHERE s.device_id IS NULL"
+    };
+    tx.exec(
+        &format!(
+            "INSERT INTO device_state (municipality_id, device_id, effective_on, status, prev_status, school_id, \
+             reason, recorded_by, recorded_at) {new_devices}"
+        ),
         &[m.clone(), day.clone(), who.clone(), V::Now],
     )
     .await?;
-    tx.exec(
-        "INSERT INTO device_state (municipality_id, device_id, effective_on, status, prev_status, school_id, reason, \
-         recorded_by, recorded_at) SELECT $1, device_id, $2, new_status, cur_status, new_school, 'inventory', $3, $4 \
-         FROM staging_device WHERE changes_state = 1",
-        &[m.clone(), day.clone(), who, V::Now],
-    )
-    .await?;
-    tx.exec(
-        "UPDATE device SET \
-           model_id = COALESCE(s.model_id, device.model_id), \
-           device_class = COALESCE(s.device_class, device.device_class), \
-           asset_tag = COALESCE(s.asset_tag, device.asset_tag), \
-           device_name = COALESCE(s.device_name, device.device_name), \
-           os_version = COALESCE(s.os_version, device.os_version), \
-           last_check_in = COALESCE(s.last_check_in, device.last_check_in), \
-           status = s.new_status, school_id = s.new_school, \
-           status_since = CASE WHEN s.changes_state = 1 THEN $1 ELSE device.status_since END \
-         FROM staging_device s WHERE device.id = s.device_id AND (s.changes_state = 1 OR s.changes_attr = 1)",
-        &[day],
-    )
-    .await?;
+    lap("states inserted");
+    if !register_empty {
+        tx.exec(
+            "INSERT INTO device_state (municipality_id, device_id, effective_on, status, prev_status, school_id, reason, \
+             recorded_by, recorded_at) SELECT $1, device_id, $2, new_status, cur_status, new_school, 'inventory', $3, $4 \
+             FROM staging_device WHERE changes_state = 1",
+            &[m.clone(), day.clone(), who, V::Now],
+        )
+        .await?;
+        tx.exec(
+            "UPDATE device SET \
+               model_id = COALESCE(s.model_id, device.model_id), \
+               device_class = COALESCE(s.device_class, device.device_class), \
+               asset_tag = COALESCE(s.asset_tag, device.asset_tag), \
+               device_name = COALESCE(s.device_name, device.device_name), \
+               os_version = COALESCE(s.os_version, device.os_version), \
+               last_check_in = COALESCE(s.last_check_in, device.last_check_in), \
+               status = s.new_status, school_id = s.new_school, \
+               status_since = CASE WHEN s.changes_state = 1 THEN $1 ELSE device.status_since END \
+             FROM staging_device s WHERE device.id = s.device_id AND (s.changes_state = 1 OR s.changes_attr = 1)",
+            &[day],
+        )
+        .await?;
+    }
     tx.exec(
         "INSERT INTO import_run (municipality_id, kind, file_name, file_sha256, imported_by, imported_at, rows, \
          inserted, updated, unchanged) VALUES ($1, 'devices', $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -305,6 +371,6 @@ pub async fn import(
         tx.exec("DROP TABLE IF EXISTS temp.staging_device", &[]).await?;
     }
     tx.commit().await?;
-    out.warnings.shrink_to_fit();
+    lap("committed");
     Ok(out)
 }

@@ -182,12 +182,15 @@ pub async fn list_devices(
     Ok((rows, total))
 }
 
-/// A device with its state history (oldest first) and incidents.
+/// A device with its state history (oldest first) and incidents (as the broken device or as the
+/// replacement).
 #[derive(Debug, Clone)]
 pub struct DeviceDetail {
     pub device: DeviceRow,
     pub states: Vec<device_state::Model>,
     pub incidents: Vec<incident::Model>,
+    /// Serial numbers of the other devices its incidents name (device id → serial).
+    pub serials: std::collections::HashMap<i64, String>,
 }
 
 /// One device by serial number or asset tag (exact match), within a school scope if given.
@@ -228,7 +231,25 @@ pub async fn device_detail(
         .order_by_asc(incident::Column::OccurredOn)
         .all(&store.db)
         .await?;
-    Ok(Some(DeviceDetail { device: row, states, incidents }))
+    let others: Vec<i64> = incidents
+        .iter()
+        .flat_map(|i| [Some(i.device_id), i.replacement_device_id])
+        .flatten()
+        .filter(|id| *id != d.id)
+        .collect();
+    let serials = if others.is_empty() {
+        Default::default()
+    } else {
+        device::Entity::find()
+            .filter(device::Column::MunicipalityId.eq(municipality_id))
+            .filter(device::Column::Id.is_in(others))
+            .all(&store.db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.serial_number))
+            .collect()
+    };
+    Ok(Some(DeviceDetail { device: row, states, incidents, serials }))
 }
 
 /// Distinct model groups of the municipality, sorted.

@@ -1,0 +1,160 @@
+//! One end-to-end test in headless Chromium, driven through WebDriver (chromedriver + fantoccini):
+//! log in, read a month's count in the report, find a device with the search box, register an
+//! incident with a spare swap through the form, and see the count go up by one.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`, `/usr/bin/chromedriver`;
+//! `CHROMEDRIVER` / `CHROMIUM` override the paths). Missing binaries fail the test: it never skips.
+//! Runs on SQLite only; the storage behaviour is covered on both backends by the other tests.
+
+use crate::app::{TestApp, BOARD, PASSWORD};
+use fantoccini::{Client, ClientBuilder, Locator};
+use gigaops_domain::{FiscalYear, YearMonth};
+use gigaops_store::testing::Backend;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Kills chromedriver when the test ends, however it ends.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+async fn start_chromedriver() -> ChromeDriver {
+    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    assert!(
+        std::path::Path::new(&bin).exists(),
+        "{bin} not found: install Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
+    );
+    let port = free_port();
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let driver = ChromeDriver { child, url: format!("http://127.0.0.1:{port}") };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await {
+            if r.status().is_success() {
+                return driver;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on port {port}");
+}
+
+async fn browser(driver: &ChromeDriver) -> Client {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(std::path::Path::new(&chromium).exists(), "{chromium} not found: install Debian's chromium");
+    // fantoccini's hyper-rustls brings aws-lc-rs and reqwest brings ring: pick one for the process
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1024", "--lang=ja"
+            ],
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}"))
+}
+
+/// The 計 of `month` (e.g. `11月`) in the group's table of the report page.
+async fn month_total(b: &Client, group: &str, month: &str) -> i64 {
+    let xpath = format!("//section[h2='{group}']//table//tr[th='{month}']/td[5]");
+    let text =
+        b.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{xpath}: {e}")).text().await.expect("text");
+    text.trim().replace(',', "").parse().unwrap_or_else(|_| panic!("not a number: {text:?}"))
+}
+
+async fn open_report(b: &Client, base: &str, fy: FiscalYear) {
+    b.goto(&format!("{base}/fleet/report")).await.expect("report page");
+    let select = b.find(Locator::Id("fiscal_year")).await.expect("year picker");
+    select.select_by_value(&fy.short_label()).await.expect("pick the year");
+    b.find(Locator::Css(".report-tools button[type=submit]")).await.expect("表示").click().await.expect("click");
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(&format!("//h1[contains(., '{}')]", fy.label_ja())))
+        .await
+        .expect("report of the year shown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_an_incident_in_the_browser_and_see_the_report_change() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let driver = start_chromedriver().await;
+    let b = browser(&driver).await;
+    let result = scenario(&b, &app.base).await;
+    let _ = b.close().await;
+    drop(driver);
+    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+}
+
+async fn scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+    // the incident is dated today (the form's default), so the report is this fiscal year's
+    let today = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let fy = FiscalYear::of(today);
+    let month = YearMonth::of(today).label_ja();
+    let group = "iPad（小中）";
+
+    // a page needs a session: the browser lands on the login form
+    b.goto(&format!("{base}/fleet/report")).await?;
+    let url = b.current_url().await?;
+    assert_eq!(url.path(), "/login", "redirected to the login form");
+    b.find(Locator::Id("email")).await?.send_keys(BOARD).await?;
+    b.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+    b.find(Locator::Css(".login-box button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("fiscal_year")).await?;
+    assert_eq!(b.current_url().await?.path(), "/fleet/report", "back to the page asked for");
+
+    open_report(b, base, fy).await;
+    let before = month_total(b, group, &month).await;
+
+    // find a device with the search box in the header
+    let search = b.find(Locator::Id("site-search-q")).await?;
+    search.send_keys("MBS-IP-900005").await?;
+    b.find(Locator::Css(".site-search button")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("device-status")).await?;
+    assert!(b.current_url().await?.path().ends_with("/fleet/devices/TMOMO0005"));
+    assert_eq!(b.find(Locator::Id("device-status")).await?.text().await?, "配置済");
+
+    // register a damage with a spare swap (date: today, the default)
+    let date = b.find(Locator::Id("occurred_on")).await?.prop("value").await?;
+    assert_eq!(date.as_deref(), Some(today.to_string().as_str()), "the date defaults to today");
+    b.find(Locator::Id("kind")).await?.select_by_value("damage").await?;
+    b.find(Locator::Id("cause")).await?.send_keys("画面割れ（落下）").await?;
+    b.find(Locator::Id("replacement_serial")).await?.send_keys("TSPARE002").await?;
+    b.find(Locator::Css("#incident-form button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("p.flash")).await?;
+    let flash = b.find(Locator::Css("p.flash")).await?.text().await?;
+    assert!(flash.contains("登録しました"), "flash: {flash}");
+    assert_eq!(b.find(Locator::Id("device-status")).await?.text().await?, "修理中");
+
+    // the report counts it
+    open_report(b, base, fy).await;
+    let after = month_total(b, group, &month).await;
+    assert_eq!(after, before + 1, "{month} of {} goes up by one", fy.label_ja());
+    Ok(())
+}
