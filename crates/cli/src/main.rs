@@ -4,6 +4,7 @@
 mod demo;
 mod import;
 mod report;
+mod usage;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -45,6 +46,11 @@ enum Command {
     Report {
         #[command(subcommand)]
         what: report::ReportCommand,
+    },
+    /// LTE heavy-user escalation (段階的な対応): policy, monthly runs, work items.
+    Escalation {
+        #[command(subcommand)]
+        what: usage::EscalationCommand,
     },
     /// Accounts.
     User {
@@ -149,6 +155,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { what } => import::run(&store, muni, what).await?,
         Command::Report { what } => report::run(&store, muni, what).await?,
+        Command::Escalation { what } => usage::run(&store, muni, what).await?,
         Command::User { what } => match what {
             UserCommand::Add { email, role, schools, name } => {
                 let m = municipalities::resolve(&store, muni).await?;

@@ -28,6 +28,30 @@ pub enum ReportCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// 通信量の状況: monthly usage against the pooled contract, city-wide and per school.
+    Usage {
+        /// First month, YYYY-MM.
+        #[arg(long)]
+        from: String,
+        /// Last month, YYYY-MM.
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// 段階的な対応: escalation results per month and per cohort.
+    Escalation {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub async fn run(store: &Store, muni: Option<&str>, cmd: ReportCommand) -> Result<()> {
@@ -45,10 +69,16 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ReportCommand) -> Resul
             };
             write_out(out, matches!(format, Format::Xlsx), &bytes)
         }
+        ReportCommand::Usage { from, to, format, out } => {
+            crate::usage::report(store, m.id, false, &from, &to, format, out).await
+        }
+        ReportCommand::Escalation { from, to, format, out } => {
+            crate::usage::report(store, m.id, true, &from, &to, format, out).await
+        }
     }
 }
 
-fn write_out(out: Option<PathBuf>, binary: bool, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_out(out: Option<PathBuf>, binary: bool, bytes: &[u8]) -> Result<()> {
     match out {
         Some(p) => std::fs::write(&p, bytes).with_context(|| format!("{} に書き込めません", p.display())),
         None if binary => bail!("xlsx は --out でファイルを指定してください"),
