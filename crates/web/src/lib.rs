@@ -12,6 +12,7 @@ mod home;
 mod http;
 mod page;
 mod schools;
+mod usage;
 
 use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
@@ -107,6 +108,7 @@ fn protected_routes() -> Router<AppState> {
         .merge(home::routes())
         .merge(fleet::routes())
         .merge(schools::routes())
+        .merge(usage::routes())
         .route_layer(axum::middleware::from_fn(auth::require_login))
 }
 

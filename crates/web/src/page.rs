@@ -20,6 +20,7 @@ pub enum Section {
     Devices,
     Report,
     Schools,
+    Usage,
     Login,
 }
 
@@ -80,6 +81,9 @@ impl SignedIn {
             nav.push(NavItem {
                 href: "/fleet/report", label: "端末の運用状況", current: section == Section::Report
             });
+        }
+        if a.allows(Capability::ViewReports) {
+            nav.push(NavItem { href: "/usage/report", label: "通信量", current: section == Section::Usage });
         }
         if a.allows(Capability::ViewSchools) {
             nav.push(NavItem { href: "/schools", label: "学校一覧", current: section == Section::Schools });

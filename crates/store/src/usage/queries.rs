@@ -123,23 +123,24 @@ pub struct CaseRow {
     pub line_no: String,
     pub device_serial: Option<String>,
     pub pupil_id: Option<String>,
+    pub school_id: i64,
     pub school_code: String,
     pub school_name: String,
 }
 
 /// The events of `month` (every case with something recorded in it), optionally only those of
-/// the given schools (a school user's view), by school code and line.
+/// the schools with the given ids (a school user's view), by school code and line.
 pub async fn case_rows(
     store: &Store,
     municipality_id: i64,
     month: YearMonth,
-    schools: Option<&[String]>,
+    schools: Option<&[i64]>,
 ) -> Result<Vec<CaseRow>> {
     let rows = CaseRow::find_by_statement(stmt(
         store,
         "SELECT e.case_id AS case_id, c.opened_month AS opened_month, e.month AS month, e.kind AS kind, \
          e.step AS step, e.bytes AS bytes, l.line_no AS line_no, l.device_serial AS device_serial, \
-         l.pupil_id AS pupil_id, sc.school_code AS school_code, sc.name AS school_name \
+         l.pupil_id AS pupil_id, sc.id AS school_id, sc.school_code AS school_code, sc.name AS school_name \
          FROM escalation_event e JOIN escalation_case c ON c.id = e.case_id JOIN line l ON l.id = e.line_id \
          JOIN school sc ON sc.id = l.school_id WHERE e.municipality_id = $1 AND e.month = $2 \
          ORDER BY sc.school_code, l.line_no",
@@ -148,7 +149,7 @@ pub async fn case_rows(
     .all(&store.db)
     .await?;
     Ok(match schools {
-        Some(codes) => rows.into_iter().filter(|r| codes.contains(&r.school_code)).collect(),
+        Some(ids) => rows.into_iter().filter(|r| ids.contains(&r.school_id)).collect(),
         None => rows,
     })
 }

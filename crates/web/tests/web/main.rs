@@ -9,3 +9,4 @@ mod auth;
 mod browser;
 mod fleet;
 mod report;
+mod usage;
