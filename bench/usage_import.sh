@@ -7,6 +7,7 @@
 #
 #   bash bench/usage_import.sh [N]
 set -euo pipefail
+export GIGAOPS_LOG=warn
 cd "$(dirname "$0")/.."
 N="${1:-9500000}"
 PG="${GIGAOPS_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
@@ -55,4 +56,4 @@ psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gigaops_bench_usage" -qc "CREAT
 pdb="$PG/gigaops_bench_usage"
 run_backend PostgreSQL "$pdb"
 psql "$pdb" -qc "DROP TABLE IF EXISTS raw_usage" -qc "CREATE TABLE raw_usage (line_id TEXT, month TEXT, usage_gb NUMERIC, PRIMARY KEY (line_id, month))"
-measure "raw loader: psql \\copy" "$N" psql "$pdb" -qc "\\copy raw_usage FROM '$csv' WITH (FORMAT csv, HEADER true)"
+measure "raw loader: psql copy" "$N" psql "$pdb" -qc "\\copy raw_usage FROM '$csv' WITH (FORMAT csv, HEADER true)"
