@@ -53,6 +53,28 @@ pub enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// LTE lines: line_id,school_code,device_serial,pupil_id,allowance_gb,active_from,active_to.
+    Lines {
+        file: PathBuf,
+        #[arg(long)]
+        sheet: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// LTE usage per line and month (line_id,month,usage_gb) or day (line_id,date,usage_mb).
+    Usage {
+        file: PathBuf,
+        /// Mapping file (TOML) for a carrier's statement: which column is which, and the unit.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Replace months already imported with different values (a correction).
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        sheet: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Movements: serial_number,moved_on,to_status,to_school_code.
     Movements {
         file: PathBuf,
@@ -75,7 +97,7 @@ pub(crate) fn source(path: &Path, dry_run: bool) -> Result<ImportSource> {
     })
 }
 
-fn open(path: &Path, sheet: Option<&str>) -> Result<gigaops_ingest::Table> {
+pub(crate) fn open(path: &Path, sheet: Option<&str>) -> Result<gigaops_ingest::Table> {
     open_table(path, sheet).map_err(|e| anyhow!("{e}"))
 }
 
@@ -123,6 +145,13 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ImportCommand) -> Resul
         ImportCommand::Plan { file, plan, sheet, dry_run } => {
             crate::plan::import(store, m.id, &file, plan.as_deref(), sheet.as_deref(), dry_run).await?
         }
+        ImportCommand::Lines { file, sheet, dry_run } => {
+            crate::usage::import_lines(store, m.id, &file, sheet.as_deref(), dry_run).await?
+        }
+        ImportCommand::Usage { file, mapping, replace, sheet, dry_run } => {
+            crate::usage::import_usage(store, m.id, &file, mapping.as_deref(), replace, sheet.as_deref(), dry_run)
+                .await?
+        }
         ImportCommand::Movements { file, sheet, dry_run } => {
             let src = source(&file, dry_run)?;
             let mut t = open(&file, sheet.as_deref())?;
@@ -138,7 +167,7 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ImportCommand) -> Resul
 }
 
 /// A row counter on stderr (hidden when stderr is not a terminal, e.g. in CI).
-fn progress(estimate: u64) -> ProgressBar {
+pub(crate) fn progress(estimate: u64) -> ProgressBar {
     let bar = ProgressBar::new(estimate.max(1));
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos} 行 ({per_sec}) {elapsed}")

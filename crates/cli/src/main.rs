@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod plan;
 mod report;
+mod usage;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -51,6 +52,11 @@ enum Command {
     Plan {
         #[command(subcommand)]
         what: plan::PlanCommand,
+    },
+    /// LTE heavy-user escalation (段階的な対応): policy, monthly runs, work items.
+    Escalation {
+        #[command(subcommand)]
+        what: usage::EscalationCommand,
     },
     /// Accounts.
     User {
@@ -156,6 +162,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import { what } => import::run(&store, muni, what).await?,
         Command::Report { what } => report::run(&store, muni, what).await?,
         Command::Plan { what } => plan::run(&store, muni, what).await?,
+        Command::Escalation { what } => usage::run(&store, muni, what).await?,
         Command::User { what } => match what {
             UserCommand::Add { email, role, schools, name } => {
                 let m = municipalities::resolve(&store, muni).await?;

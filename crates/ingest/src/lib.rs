@@ -1,4 +1,5 @@
-//! gigaops ingest: readers for outside files → domain records (schools, devices, incidents, movements, plan).
+//! gigaops ingest: readers for outside files → domain records (schools, devices, incidents, movements,
+//! plan, LTE lines and usage).
 //! CSV/XLSX in UTF-8/BOM/CP932, vendor header aliases (EN/JA), every row error reported; no database.
 //!
 //! Every reader follows DESIGN.md §5: [`open_table`] detects the format and encoding; a reader's
@@ -14,6 +15,7 @@ pub mod movements;
 pub mod plan;
 pub mod schools;
 pub mod table;
+pub mod usage;
 
 pub use table::{file_sha256, normalize_header, open_table, sha256_hex, FileError, RawRow, RowError, Table};
 

@@ -58,6 +58,9 @@ pub enum FileError {
     /// (e.g. `serial_number / Serial number / シリアル番号`); `found` lists the file's headers.
     #[error("{file}: 必要な列がありません: {}（ファイルの見出し: {}）", .missing.join("、"), .found.join(", "))]
     MissingColumns { file: String, missing: Vec<String>, found: Vec<String> },
+    /// A usage column whose unit is neither in its header (`usage_gb`, `通信量(GB)`) nor in the mapping.
+    #[error("{file}:1:{column}: {column} — 通信量の単位（GB・MB・KB・バイト）を見出しに含めるか（例: usage_gb、通信量(GB)）、対応表（--mapping）の unit で指定してください")]
+    UnknownUnit { file: String, column: String },
     /// The extension is not one gigaops reads.
     #[error("{file}: 読み込めない形式です（.csv, .txt, .xlsx, .xlsm, .xls, .xlsb, .ods のいずれかにしてください）")]
     UnsupportedFormat { file: String },

@@ -287,6 +287,79 @@ impl Axis {
 
 /// The smallest of 1, 2, 5 × 10ⁿ that is ≥ `raw` (`raw` > 0). Pure arithmetic, no logarithms, so
 /// the result is the same on every platform.
+/// A funnel: one centred horizontal bar per stage, its width proportional to its value (the
+/// first stage's value is the full width), e.g. the cases of a cohort at ①, ②, ③, ④. Each bar is
+/// labelled with its stage and value, and `notes` (one per stage, may be empty) are written to
+/// the right of the bar, e.g. 「改善 5」.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelChart {
+    /// Accessible name and heading drawn above the funnel.
+    pub title: String,
+    /// (stage label, value), top to bottom.
+    pub stages: Vec<(String, f64)>,
+    /// A note per stage, shown right of its bar.
+    pub notes: Vec<String>,
+}
+
+/// Renders a [`FunnelChart`] as a standalone `<svg>` (360 units wide, 36 per stage).
+pub fn funnel_chart(chart: &FunnelChart) -> String {
+    const W: f64 = 360.0;
+    const ROW: f64 = 36.0;
+    const TOP_F: f64 = 32.0;
+    const BAR_MAX: f64 = 200.0;
+    const MID: f64 = 130.0;
+    let h = TOP_F + ROW * chart.stages.len() as f64 + 8.0;
+    let max = chart.stages.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).fold(0.0_f64, f64::max);
+    let title = escape(&chart.title);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart funnel" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{title}" font-family="{font}" font-size="{fs}">"#,
+        w = c(W),
+        h = c(h),
+        font = FONT_FAMILY,
+        fs = c(FONT_SIZE),
+    );
+    let _ = writeln!(s, "<title>{title}</title>");
+    let _ = writeln!(s, r##"<rect width="{}" height="{}" fill="#ffffff"/>"##, c(W), c(h));
+    let _ = writeln!(s, r##"<text x="{}" y="{}" font-weight="bold" fill="#111111">{title}</text>"##, c(8.0), c(18.0));
+    for (i, (label, v)) in chart.stages.iter().enumerate() {
+        let v = if v.is_finite() { v.max(0.0) } else { 0.0 };
+        let width = if max > 0.0 { (v / max * BAR_MAX).max(2.0) } else { 2.0 };
+        let y = TOP_F + ROW * i as f64;
+        let color = BAR_COLORS[i % BAR_COLORS.len()];
+        let _ = writeln!(
+            s,
+            r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{color}"><title>{}: {}</title></rect>"#,
+            c(MID - width / 2.0),
+            c(y),
+            c(width),
+            c(ROW - 8.0),
+            escape(label),
+            format_value(v)
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="middle" fill="#111111">{} {}</text>"##,
+            c(MID),
+            c(y + ROW / 2.0),
+            escape(label),
+            format_value(v)
+        );
+        if let Some(note) = chart.notes.get(i).filter(|n| !n.is_empty()) {
+            let _ = writeln!(
+                s,
+                r##"<text x="{}" y="{}" text-anchor="start" fill="#333333">{}</text>"##,
+                c(MID + BAR_MAX / 2.0 + 8.0),
+                c(y + ROW / 2.0),
+                escape(note)
+            );
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 fn nice_step(raw: f64) -> f64 {
     let mut p = 1.0_f64;
     while p * 10.0 <= raw {
@@ -381,6 +454,19 @@ mod tests {
         assert_eq!(format_value(0.30000000000000004), "0.3");
         assert_eq!(format_value(12.345), "12.35");
         assert_eq!(format_value(-0.001), "0");
+    }
+
+    #[test]
+    fn funnel_bars_shrink_with_their_values() {
+        let svg = funnel_chart(&FunnelChart {
+            title: "2022年9月の対象者".into(),
+            stages: vec![("①".into(), 16.0), ("②".into(), 11.0), ("③".into(), 3.0), ("④".into(), 0.0)],
+            notes: vec!["改善 5".into(), "改善 8".into(), String::new(), String::new()],
+        });
+        assert!(svg.contains(r#"width="200" height="28""#), "{svg}");
+        assert!(svg.contains(r#"width="137.5""#), "11/16 of 200: {svg}");
+        assert!(svg.contains(">② 11</text>") && svg.contains(">改善 8</text>"));
+        assert_eq!(svg.matches("<rect x=").count(), 4);
     }
 
     #[test]

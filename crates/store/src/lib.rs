@@ -1,12 +1,14 @@
 //! gigaops store: SeaORM entities, migrations and queries for SQLite and PostgreSQL, plus the
 //! bulk-load paths of the imports. The only crate that talks to the database.
 
+pub(crate) mod bulk;
 pub mod entity;
 pub mod fleet;
 pub mod imports;
 pub mod migration;
 pub mod plan;
 pub mod schools;
+pub mod usage;
 pub mod users;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};

@@ -5,13 +5,14 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 mod m0002_plan;
+mod m0003_usage;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Init), Box::new(m0002_plan::M0002Plan)]
+        vec![Box::new(M0001Init), Box::new(m0002_plan::M0002Plan), Box::new(m0003_usage::M0003Usage)]
     }
 }
 

@@ -13,6 +13,7 @@ mod http;
 mod page;
 mod plan;
 mod schools;
+mod usage;
 
 use anyhow::Context as _;
 use axum::http::{header, HeaderValue};
@@ -109,6 +110,7 @@ fn protected_routes() -> Router<AppState> {
         .merge(fleet::routes())
         .merge(schools::routes())
         .merge(plan::routes())
+        .merge(usage::routes())
         .route_layer(axum::middleware::from_fn(auth::require_login))
 }
 

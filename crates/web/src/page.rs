@@ -21,6 +21,7 @@ pub enum Section {
     Report,
     Schools,
     Plan,
+    Usage,
     Login,
 }
 
@@ -84,6 +85,9 @@ impl SignedIn {
         }
         if a.allows(Capability::ViewPlan) {
             nav.push(NavItem { href: "/plan", label: "推進計画", current: section == Section::Plan });
+        }
+        if a.allows(Capability::ViewReports) {
+            nav.push(NavItem { href: "/usage/report", label: "通信量", current: section == Section::Usage });
         }
         if a.allows(Capability::ViewSchools) {
             nav.push(NavItem { href: "/schools", label: "学校一覧", current: section == Section::Schools });

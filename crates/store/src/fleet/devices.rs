@@ -1,7 +1,8 @@
 //! Device import (inventory and MDM exports): validated rows → staging table → set-based SQL, in
 //! one transaction; idempotent by serial number (DESIGN.md §5).
 
-use super::bulk::{BulkTx, V};
+pub use crate::bulk::MAX_ERRORS;
+use crate::bulk::{BulkTx, Errors, V};
 use crate::imports::{ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
@@ -10,8 +11,6 @@ use gigaops_ingest::RowError;
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 
-/// Most error lines kept for one import; the rest are counted.
-pub const MAX_ERRORS: usize = 10_000;
 /// Rows per staging load.
 const CHUNK: usize = 4096;
 
@@ -27,37 +26,6 @@ const STAGING_COLS: [&str; 10] = [
     "os_version",
     "last_check_in",
 ];
-
-/// Collects the errors of an import, keeping the first [`MAX_ERRORS`].
-#[derive(Default)]
-pub(crate) struct Errors {
-    pub lines: Vec<(usize, String)>,
-    pub dropped: usize,
-}
-
-impl Errors {
-    pub fn push(&mut self, row: usize, line: String) {
-        if self.lines.len() < MAX_ERRORS {
-            self.lines.push((row, line));
-        } else {
-            self.dropped += 1;
-        }
-    }
-    pub fn push_row_error(&mut self, e: &RowError) {
-        self.push(e.row, e.to_string());
-    }
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-    pub fn into_error(mut self) -> StoreError {
-        self.lines.sort_by_key(|(r, _)| *r);
-        let mut v: Vec<String> = self.lines.into_iter().map(|(_, l)| l).collect();
-        if self.dropped > 0 {
-            v.push(format!("…ほか {} 件のエラー", self.dropped));
-        }
-        StoreError::Rows(v)
-    }
-}
 
 /// The register's schools and models, looked up while the file streams in.
 struct Lookup {

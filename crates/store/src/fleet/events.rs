@@ -2,7 +2,7 @@
 //! rules in `gigaops_domain::fleet` and written in one transaction. Used by the CSV imports and by
 //! the web counter (register an incident, swap with a spare, return from repair).
 
-use super::devices::Errors;
+use crate::bulk::Errors;
 use crate::entity::{device, device_model, device_state, incident, movement, school};
 use crate::imports::{record_run, ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};

@@ -1,7 +1,6 @@
 //! The device fleet: imports (devices, incidents, movements), the counter operations of the web
 //! UI, and the queries behind the device list and the monthly report.
 
-mod bulk;
 pub mod devices;
 pub mod events;
 pub mod queries;

@@ -185,6 +185,19 @@ async fn edit_a_plan_entry_lock_the_year_and_print() {
     result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
 }
 
+/// Issue 3: a school user, in the browser, sees only their own school's cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_user_sees_only_their_own_schools_cases_in_the_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    crate::usage::load_usage(&app.store).await;
+    let driver = start_chromedriver().await;
+    let b = browser(&driver).await;
+    let result = school_cases(&b, &app.base).await;
+    let _ = b.close().await;
+    drop(driver);
+    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+}
+
 async fn login(b: &Client, base: &str, email: &str, landing: &str) -> Result<(), fantoccini::error::CmdError> {
     b.goto(&format!("{base}{landing}")).await?;
     b.find(Locator::Id("email")).await?.send_keys(email).await?;
@@ -241,5 +254,25 @@ async fn plan_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::
         .unwrap_or_default()
         .to_string();
     assert_eq!(header_group, "table-header-group", "the header repeats on every printed page");
+    Ok(())
+}
+
+async fn school_cases(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&format!("{base}/usage/cases?month=2022-09")).await?;
+    assert_eq!(b.current_url().await?.path(), "/login");
+    b.find(Locator::Id("email")).await?.send_keys(crate::app::SCHOOL).await?;
+    b.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+    b.find(Locator::Css(".login-box button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("cases")).await?;
+    let pupils: Vec<String> = {
+        let mut v = Vec::new();
+        for cell in b.find_all(Locator::Css("#cases td.pupil")).await? {
+            v.push(cell.text().await?.trim().to_string());
+        }
+        v
+    };
+    assert_eq!(pupils, vec!["P-MOMOI".to_string()], "only the school's own pupil");
+    let body = b.source().await?;
+    assert!(!body.contains("P-NAKA"), "another school's pupil never reaches the browser");
     Ok(())
 }

@@ -10,3 +10,4 @@ mod browser;
 mod fleet;
 pub mod plan;
 mod report;
+mod usage;

@@ -1,16 +1,53 @@
-//! The backend-specific bulk path behind the device import: one sqlx transaction, a staging table
-//! loaded with SQLite multi-row prepared inserts or PostgreSQL `COPY`, then set-based SQL.
+//! The backend-specific bulk path behind the big imports (devices, lines, usage): one sqlx
+//! transaction, a staging table loaded with SQLite multi-row prepared inserts or PostgreSQL `COPY`, then set-based SQL.
 //! Kept behind [`BulkTx`] so the rest of the code never asks which backend it is on.
 
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
+use gigaops_ingest::RowError;
 use sea_orm::DbBackend;
 use sqlx::Row;
+
+/// Most error lines kept for one import; the rest are counted.
+pub const MAX_ERRORS: usize = 10_000;
+
+/// Collects the errors of an import, keeping the first [`MAX_ERRORS`].
+#[derive(Default)]
+pub(crate) struct Errors {
+    pub lines: Vec<(usize, String)>,
+    pub dropped: usize,
+}
+
+impl Errors {
+    pub fn push(&mut self, row: usize, line: String) {
+        if self.lines.len() < MAX_ERRORS {
+            self.lines.push((row, line));
+        } else {
+            self.dropped += 1;
+        }
+    }
+    pub fn push_row_error(&mut self, e: &RowError) {
+        self.push(e.row, e.to_string());
+    }
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+    pub fn into_error(mut self) -> StoreError {
+        self.lines.sort_by_key(|(r, _)| *r);
+        let mut v: Vec<String> = self.lines.into_iter().map(|(_, l)| l).collect();
+        if self.dropped > 0 {
+            v.push(format!("…ほか {} 件のエラー", self.dropped));
+        }
+        StoreError::Rows(v)
+    }
+}
 
 /// A bound value.
 #[derive(Debug, Clone)]
 pub enum V {
     I(i64),
+    /// A nullable integer.
+    O(Option<i64>),
     T(Option<String>),
     D(Option<NaiveDate>),
     Now,
@@ -33,6 +70,7 @@ macro_rules! bind_all {
         for v in $vals {
             q = match v {
                 V::I(i) => q.bind(*i),
+                V::O(i) => q.bind(*i),
                 V::T(t) => q.bind(t.clone()),
                 V::D(d) => q.bind(*d),
                 V::Now => q.bind(chrono::Utc::now()),

@@ -1,0 +1,10 @@
+//! LTE usage (issue 3): lines of the pooled contract and their monthly usage (imports through the
+//! shared bulk path), the capacity table, and the staged escalation of heavy users — its policy,
+//! the monthly runs, cases, events and work items. Volumes are bytes; ratios are computed by
+//! `report`, never stored.
+
+pub mod escalation;
+pub mod import;
+pub mod queries;
+
+pub use import::{import_lines, import_usage, UsageColumns};

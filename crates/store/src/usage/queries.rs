@@ -1,0 +1,234 @@
+//! Read queries of LTE usage: the capacity table (usage against the pooled contract per month,
+//! city-wide and per school), the cases with their line, school and pupil, and the work items.
+
+use crate::{Result, Store};
+use gigaops_domain::YearMonth;
+use sea_orm::{DbBackend, FromQueryResult, Statement};
+
+fn stmt(store: &Store, sql: &str, vals: Vec<sea_orm::Value>) -> Statement {
+    let sql = if store.backend() == DbBackend::Sqlite { sql.replace('$', "?") } else { sql.to_string() };
+    Statement::from_sql_and_values(store.backend(), sql, vals)
+}
+
+/// Usage and capacity of one month, for the whole municipality (`school_code` = `None`) or one
+/// school. Bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityRow {
+    pub month: YearMonth,
+    pub school_code: Option<String>,
+    pub school_name: Option<String>,
+    /// Σ usage of the month, bytes.
+    pub usage_bytes: i64,
+    /// Σ allowances of the lines active on at least one day of the month, bytes.
+    pub capacity_bytes: i64,
+    /// Lines active on at least one day of the month.
+    pub active_lines: i64,
+}
+
+#[derive(FromQueryResult)]
+struct Cap {
+    school_code: Option<String>,
+    school_name: Option<String>,
+    n: i64,
+    capacity: i64,
+}
+
+#[derive(FromQueryResult)]
+struct Used {
+    school_code: Option<String>,
+    bytes: i64,
+}
+
+/// The capacity table for `from..=to`: per month, the city-wide row first, then (with
+/// `by_school`) one row per school with active lines, by school code.
+pub async fn capacity(
+    store: &Store,
+    municipality_id: i64,
+    from: YearMonth,
+    to: YearMonth,
+    by_school: bool,
+) -> Result<Vec<CapacityRow>> {
+    let mut out = Vec::new();
+    let mut m = from;
+    while m <= to {
+        let (first, last) = (m.first_day(), m.last_day());
+        let group = if by_school { "sc.school_code, sc.name" } else { "NULL, NULL" };
+        let caps = Cap::find_by_statement(stmt(
+            store,
+            &format!(
+                "SELECT {g0} AS school_code, {g1} AS school_name, CAST(COUNT(*) AS BIGINT) AS n, \
+                 CAST(COALESCE(SUM(l.allowance_bytes), 0) AS BIGINT) AS capacity \
+                 FROM line l JOIN school sc ON sc.id = l.school_id WHERE l.municipality_id = $1 \
+                 AND l.active_from <= $2 AND (l.active_to IS NULL OR l.active_to >= $3) {gb} ORDER BY 1",
+                g0 = if by_school { "sc.school_code" } else { "CAST(NULL AS TEXT)" },
+                g1 = if by_school { "sc.name" } else { "CAST(NULL AS TEXT)" },
+                gb = if by_school { format!("GROUP BY {group}") } else { String::new() },
+            ),
+            vec![municipality_id.into(), last.into(), first.into()],
+        ))
+        .all(&store.db)
+        .await?;
+        let used = Used::find_by_statement(stmt(
+            store,
+            &format!(
+                "SELECT {g0} AS school_code, CAST(COALESCE(SUM(u.bytes), 0) AS BIGINT) AS bytes FROM usage_month u \
+                 JOIN line l ON l.id = u.line_id JOIN school sc ON sc.id = l.school_id \
+                 WHERE u.municipality_id = $1 AND u.month = $2 {gb}",
+                g0 = if by_school { "sc.school_code" } else { "CAST(NULL AS TEXT)" },
+                gb = if by_school { "GROUP BY sc.school_code" } else { "" },
+            ),
+            vec![municipality_id.into(), m.to_string().into()],
+        ))
+        .all(&store.db)
+        .await?;
+        let used_of = |code: &Option<String>| used.iter().find(|u| &u.school_code == code).map_or(0, |u| u.bytes);
+        if by_school {
+            for c in caps {
+                out.push(CapacityRow {
+                    month: m,
+                    usage_bytes: used_of(&c.school_code),
+                    school_code: c.school_code,
+                    school_name: c.school_name,
+                    capacity_bytes: c.capacity,
+                    active_lines: c.n,
+                });
+            }
+        } else {
+            let c = caps.into_iter().next();
+            out.push(CapacityRow {
+                month: m,
+                school_code: None,
+                school_name: None,
+                usage_bytes: used.first().map_or(0, |u| u.bytes),
+                capacity_bytes: c.as_ref().map_or(0, |c| c.capacity),
+                active_lines: c.map_or(0, |c| c.n),
+            });
+        }
+        m = m.add_months(1);
+    }
+    Ok(out)
+}
+
+/// One case event with its line, school and pupil: the rows of the case lists, the MDM list
+/// and the letters.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult, serde::Serialize)]
+pub struct CaseRow {
+    pub case_id: i64,
+    pub opened_month: String,
+    pub month: String,
+    pub kind: String,
+    pub step: i64,
+    /// Usage of the month, bytes (`None` for missing data).
+    pub bytes: Option<i64>,
+    pub line_no: String,
+    pub device_serial: Option<String>,
+    pub pupil_id: Option<String>,
+    pub school_id: i64,
+    pub school_code: String,
+    pub school_name: String,
+}
+
+/// The events of `month` (every case with something recorded in it), optionally only those of
+/// the schools with the given ids (a school user's view), by school code and line.
+pub async fn case_rows(
+    store: &Store,
+    municipality_id: i64,
+    month: YearMonth,
+    schools: Option<&[i64]>,
+) -> Result<Vec<CaseRow>> {
+    let rows = CaseRow::find_by_statement(stmt(
+        store,
+        "SELECT e.case_id AS case_id, c.opened_month AS opened_month, e.month AS month, e.kind AS kind, \
+         e.step AS step, e.bytes AS bytes, l.line_no AS line_no, l.device_serial AS device_serial, \
+         l.pupil_id AS pupil_id, sc.id AS school_id, sc.school_code AS school_code, sc.name AS school_name \
+         FROM escalation_event e JOIN escalation_case c ON c.id = e.case_id JOIN line l ON l.id = e.line_id \
+         JOIN school sc ON sc.id = l.school_id WHERE e.municipality_id = $1 AND e.month = $2 \
+         ORDER BY sc.school_code, l.line_no",
+        vec![municipality_id.into(), month.to_string().into()],
+    ))
+    .all(&store.db)
+    .await?;
+    Ok(match schools {
+        Some(ids) => rows.into_iter().filter(|r| ids.contains(&r.school_id)).collect(),
+        None => rows,
+    })
+}
+
+/// One work item with its case's line, school and pupil.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult, serde::Serialize)]
+pub struct WorkRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub month: String,
+    pub step: i64,
+    pub audience: String,
+    pub line_no: String,
+    pub device_serial: Option<String>,
+    pub pupil_id: Option<String>,
+    pub school_code: String,
+    pub school_name: String,
+    pub done_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub done_by: Option<String>,
+}
+
+/// The work items of `month` (optionally one step), by school and line.
+pub async fn work_items(
+    store: &Store,
+    municipality_id: i64,
+    month: YearMonth,
+    step: Option<i64>,
+) -> Result<Vec<WorkRow>> {
+    let rows = WorkRow::find_by_statement(stmt(
+        store,
+        "SELECT w.id AS id, w.case_id AS case_id, w.month AS month, w.step AS step, w.audience AS audience, \
+         l.line_no AS line_no, l.device_serial AS device_serial, l.pupil_id AS pupil_id, \
+         sc.school_code AS school_code, sc.name AS school_name, w.done_at AS done_at, w.done_by AS done_by \
+         FROM work_item w JOIN line l ON l.id = w.line_id JOIN school sc ON sc.id = l.school_id \
+         WHERE w.municipality_id = $1 AND w.month = $2 ORDER BY w.step, sc.school_code, l.line_no",
+        vec![municipality_id.into(), month.to_string().into()],
+    ))
+    .all(&store.db)
+    .await?;
+    Ok(rows.into_iter().filter(|r| step.is_none_or(|s| r.step == s)).collect())
+}
+
+/// Marks work items done by `who` now; returns how many were newly marked (already done ones
+/// keep their first mark).
+pub async fn mark_done(store: &Store, municipality_id: i64, ids: &[i64], who: &str) -> Result<u64> {
+    use crate::entity::work_item;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let r = work_item::Entity::update_many()
+        .col_expr(work_item::Column::DoneAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
+        .col_expr(work_item::Column::DoneBy, sea_orm::sea_query::Expr::value(who.to_string()))
+        .filter(work_item::Column::MunicipalityId.eq(municipality_id))
+        .filter(work_item::Column::Id.is_in(ids.to_vec()))
+        .filter(work_item::Column::DoneAt.is_null())
+        .exec(&store.db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// A case's history: each month's event and the work done, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult, serde::Serialize)]
+pub struct HistoryRow {
+    pub month: String,
+    pub kind: String,
+    pub step: i64,
+    pub bytes: Option<i64>,
+    pub audience: Option<String>,
+    pub done_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub done_by: Option<String>,
+}
+
+/// The history of case `case_id`: who did what when.
+pub async fn case_history(store: &Store, municipality_id: i64, case_id: i64) -> Result<Vec<HistoryRow>> {
+    Ok(HistoryRow::find_by_statement(stmt(
+        store,
+        "SELECT e.month AS month, e.kind AS kind, e.step AS step, e.bytes AS bytes, w.audience AS audience, \
+         w.done_at AS done_at, w.done_by AS done_by FROM escalation_event e \
+         LEFT JOIN work_item w ON w.event_id = e.id WHERE e.municipality_id = $1 AND e.case_id = $2 ORDER BY e.month",
+        vec![municipality_id.into(), case_id.into()],
+    ))
+    .all(&store.db)
+    .await?)
+}

@@ -1,0 +1,79 @@
+//! LTE usage pages on both backends: the capacity and escalation reports, and the case list,
+//! where a school user sees only their own school's pupils and a committee viewer none.
+
+use crate::app::{TestApp, BOARD, MOMOI, NAKAGAWA, SCHOOL, VIEWER};
+use gigaops_domain::YearMonth;
+use gigaops_ingest::open_table;
+use gigaops_ingest::usage::{read_lines, read_usage};
+use gigaops_store::imports::ImportSource;
+use gigaops_store::testing::BACKENDS;
+use gigaops_store::usage::{self, escalation, UsageColumns};
+use gigaops_store::{municipalities, Store};
+use reqwest::StatusCode;
+
+fn src(name: &str) -> ImportSource {
+    ImportSource {
+        file_name: name.into(),
+        file_sha256: String::new(),
+        imported_by: Some("test".into()),
+        dry_run: false,
+    }
+}
+
+/// Two heavy users in September 2022: one at 桃井小 (P-MOMOI), one at 中川小 (P-NAKA); the month is run.
+pub async fn load_usage(store: &Store) {
+    let m = municipalities::find(store, "maebashi").await.unwrap().unwrap().id;
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("lines.csv");
+    std::fs::write(
+        &lines,
+        format!(
+            "line_id,school_code,device_serial,pupil_id,active_from\n07000000001,{MOMOI},TMOMO0001,P-MOMOI,2021-04-01\n\
+             07000000002,{NAKAGAWA},TNAKA0001,P-NAKA,2021-04-01\n07000000003,{MOMOI},TMOMO0002,P-LIGHT,2021-04-01\n"
+        ),
+    )
+    .unwrap();
+    let mut t = open_table(&lines, None).unwrap();
+    usage::import_lines(store, m, &src("lines.csv"), read_lines(&mut t).unwrap(), |_| {}).await.unwrap();
+    let sep = dir.path().join("sep.csv");
+    std::fs::write(
+        &sep,
+        "line_id,month,usage_gb\n07000000001,2022-09,250\n07000000002,2022-09,210\n07000000003,2022-09,3\n",
+    )
+    .unwrap();
+    let mut t = open_table(&sep, None).unwrap();
+    let (layout, reader) = read_usage(&mut t, None, "2022-12".parse().unwrap()).unwrap();
+    let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: layout.usage_column };
+    usage::import_usage(store, m, &src("sep.csv"), &cols, reader, false, |_| {}).await.unwrap();
+    escalation::run(store, m, YearMonth::new(2022, 9).unwrap(), Some("test")).await.unwrap();
+}
+
+#[tokio::test]
+async fn school_users_see_only_their_own_pupils_and_viewers_none() {
+    for b in BACKENDS {
+        let app = TestApp::spawn(b).await;
+        load_usage(&app.store).await;
+
+        let board = app.login(BOARD).await;
+        let page = app.get(&board, "/usage/cases?month=2022-09").await;
+        assert_eq!(page.status, StatusCode::OK, "{b:?}");
+        assert!(page.body.contains("P-MOMOI") && page.body.contains("P-NAKA"), "{b:?} board sees both");
+        assert!(!page.body.contains("P-LIGHT"), "{b:?} not a case");
+
+        let school = app.login(SCHOOL).await;
+        let page = app.get(&school, "/usage/cases?month=2022-09").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("P-MOMOI"), "{b:?} own pupil");
+        assert!(!page.body.contains("P-NAKA"), "{b:?} another school's pupil is hidden");
+        assert!(page.body.contains("自校の児童生徒のみ"));
+
+        let viewer = app.login(VIEWER).await;
+        assert_eq!(app.get(&viewer, "/usage/cases?month=2022-09").await.status, StatusCode::FORBIDDEN, "{b:?}");
+        let report = app.get(&viewer, "/usage/escalation?from=2022-09&to=2022-09").await;
+        assert_eq!(report.status, StatusCode::OK);
+        assert!(report.body.contains("class=\"chart funnel\"") && !report.body.contains("P-MOMOI"), "{b:?}");
+        let cap = app.get(&viewer, "/usage/report?from=2022-09&to=2022-09").await;
+        assert!(cap.body.contains("463.00") && cap.body.contains("<svg"), "{b:?} 250+210+3 GB");
+        assert_eq!(app.get(&board, "/usage/report?from=2022-13").await.status, StatusCode::BAD_REQUEST);
+    }
+}
