@@ -4,28 +4,10 @@
 
 use gigaops_store::testing::{fresh_url, BACKENDS};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{gigaops, ok, root};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gigaops(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gigaops"))
-        .args(["--database-url", db])
-        .args(args)
-        .current_dir(root())
-        .env("GIGAOPS_LOG", "warn")
-        .output()
-        .expect("run gigaops")
-}
-
-fn ok(db: &str, args: &[&str]) -> String {
-    let o = gigaops(db, args);
-    assert!(o.status.success(), "gigaops {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
 
 const EX: &str = "examples/maebashi-fy2022";
 

@@ -5,28 +5,9 @@
 
 use gigaops_store::testing::{fresh_url, BACKENDS};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gigaops(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gigaops"))
-        .args(["--database-url", db])
-        .args(args)
-        .current_dir(root())
-        .env("GIGAOPS_LOG", "warn")
-        .output()
-        .expect("run gigaops")
-}
-
-fn ok(db: &str, args: &[&str]) -> String {
-    let o = gigaops(db, args);
-    assert!(o.status.success(), "gigaops {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{gigaops, ok, root};
 
 fn fails(db: &str, args: &[&str]) -> String {
     let o = gigaops(db, args);
