@@ -84,9 +84,22 @@ async fn browser(driver: &ChromeDriver) -> Client {
 /// The 計 of `month` (e.g. `11月`) in the group's table of the report page.
 async fn month_total(b: &Client, group: &str, month: &str) -> i64 {
     let xpath = format!("//section[h2='{group}']//table//tr[th='{month}']/td[5]");
-    let text =
-        b.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{xpath}: {e}")).text().await.expect("text");
-    text.trim().replace(',', "").parse().unwrap_or_else(|_| panic!("not a number: {text:?}"))
+    // the page may still be replacing itself after the form was sent (same year shown before and
+    // after): a stale element is read again from the new page
+    let mut last = String::new();
+    for _ in 0..50 {
+        match b.find(Locator::XPath(&xpath)).await {
+            Ok(cell) => match cell.text().await {
+                Ok(text) => {
+                    return text.trim().replace(',', "").parse().unwrap_or_else(|_| panic!("not a number: {text:?}"))
+                }
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{xpath}: {last}")
 }
 
 async fn open_report(b: &Client, base: &str, fy: FiscalYear) {
