@@ -29,31 +29,27 @@ pub enum ReportCommand {
         out: Option<PathBuf>,
     },
     /// 通信量の状況: monthly usage against the pooled contract, city-wide and per school.
-    Usage {
-        /// First month, YYYY-MM.
-        #[arg(long)]
-        from: String,
-        /// Last month, YYYY-MM.
-        #[arg(long)]
-        to: String,
-        #[arg(long, value_enum, default_value = "json")]
-        format: Format,
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Usage(MonthRangeArgs),
     /// 段階的な対応: escalation results per month and per cohort.
-    Escalation {
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
-        #[arg(long, value_enum, default_value = "json")]
-        format: Format,
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Escalation(MonthRangeArgs),
     /// 行動計画 進捗・評価 (資料4-1) of a fiscal year, or the schedule with --schedule.
     Plan(PlanArgs),
+}
+
+/// A report over a range of months.
+#[derive(clap::Args)]
+pub struct MonthRangeArgs {
+    /// First month, YYYY-MM.
+    #[arg(long)]
+    from: String,
+    /// Last month, YYYY-MM.
+    #[arg(long)]
+    to: String,
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Output file (default: standard output; xlsx needs a file).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// The plan's evaluation for a year (資料4-1), or its schedule.
@@ -93,12 +89,8 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ReportCommand) -> Resul
             crate::plan::report(store, m.id, a.fiscal_year.as_deref(), a.plan.as_deref(), a.schedule, a.format, a.out)
                 .await
         }
-        ReportCommand::Usage { from, to, format, out } => {
-            crate::usage::report(store, m.id, false, &from, &to, format, out).await
-        }
-        ReportCommand::Escalation { from, to, format, out } => {
-            crate::usage::report(store, m.id, true, &from, &to, format, out).await
-        }
+        ReportCommand::Usage(a) => crate::usage::report(store, m.id, false, &a.from, &a.to, a.format, a.out).await,
+        ReportCommand::Escalation(a) => crate::usage::report(store, m.id, true, &a.from, &a.to, a.format, a.out).await,
     }
 }
 
