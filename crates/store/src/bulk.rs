@@ -71,7 +71,7 @@ macro_rules! bind_all {
             q = match v {
                 V::I(i) => q.bind(*i),
                 V::O(i) => q.bind(*i),
-                V::T(t) => q.bind(t.clone()),
+                V::T(t) => q.bind(t.as_deref()),
                 V::D(d) => q.bind(*d),
                 V::Now => q.bind(chrono::Utc::now()),
             };
@@ -91,6 +91,27 @@ impl BulkTx {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self, BulkTx::Postgres(_))
+    }
+
+    /// Creates the temp table `name (columns)`, replacing one left by an earlier import on this
+    /// connection; dropped at commit on PostgreSQL, by [`BulkTx::drop_temp`] on SQLite.
+    pub async fn temp_table(&mut self, name: &str, columns: &str) -> Result<()> {
+        let on_commit = if self.is_postgres() { " ON COMMIT DROP" } else { "" };
+        if !self.is_postgres() {
+            self.exec(&format!("DROP TABLE IF EXISTS temp.{name}"), &[]).await?;
+        }
+        self.exec(&format!("CREATE TEMP TABLE {name} ({columns}){on_commit}"), &[]).await?;
+        Ok(())
+    }
+
+    /// Drops temp tables of [`BulkTx::temp_table`] (SQLite keeps them with the pooled connection).
+    pub async fn drop_temp(&mut self, names: &[&str]) -> Result<()> {
+        if !self.is_postgres() {
+            for n in names {
+                self.exec(&format!("DROP TABLE IF EXISTS temp.{n}"), &[]).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Executes a statement; returns rows affected.
@@ -135,43 +156,54 @@ impl BulkTx {
         })
     }
 
-    /// Appends rows of text cells (None = NULL) to `table(columns)`: SQLite multi-row prepared
-    /// INSERTs, PostgreSQL `COPY … FROM STDIN`.
-    pub async fn load(&mut self, table: &str, columns: &[&str], rows: &[Vec<Option<String>>]) -> Result<()> {
-        if rows.is_empty() {
+    /// SQL aggregate joining the text `expr` of a group's rows with spaces: `group_concat` on
+    /// SQLite, `string_agg` on PostgreSQL. Big lookups fetch their rows in a few long strings,
+    /// because a driver's per-row cost (about 1 µs) dominates at millions of rows.
+    pub fn joined(&self, expr: &str) -> String {
+        if self.is_postgres() {
+            format!("string_agg({expr}, ' ')")
+        } else {
+            format!("group_concat({expr}, ' ')")
+        }
+    }
+
+    /// Appends rows to `table(columns)`: `cells` holds the rows one after another, each
+    /// `columns.len()` values. SQLite: multi-row prepared INSERTs;
+    /// PostgreSQL: `COPY … FROM STDIN` (text format).
+    pub async fn load(&mut self, table: &str, columns: &[&str], cells: &[V]) -> Result<()> {
+        if cells.is_empty() {
             return Ok(());
         }
+        debug_assert_eq!(cells.len() % columns.len(), 0, "whole rows");
         match self {
             BulkTx::Sqlite(tx) => {
                 // Anonymous `?` placeholders: sqlx looks every parameter up by name, which SQLite
                 // does in linear time for numbered ones (quadratic for a multi-row insert).
                 let per = (8000 / columns.len()).max(1);
                 let tuple = format!("({})", vec!["?"; columns.len()].join(","));
-                for chunk in rows.chunks(per) {
+                for chunk in cells.chunks(per * columns.len()) {
                     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(","));
-                    sql.push_str(&vec![tuple.as_str(); chunk.len()].join(","));
-                    let mut q = sqlx::query(&sql);
-                    for row in chunk {
-                        for cell in row {
-                            q = q.bind(cell.as_deref());
-                        }
-                    }
-                    q.execute(&mut **tx).await?;
+                    sql.push_str(&vec![tuple.as_str(); chunk.len() / columns.len()].join(","));
+                    bind_all!(sqlx::query(&sql), chunk).execute(&mut **tx).await?;
                 }
             }
             BulkTx::Postgres(tx) => {
                 let mut copy = tx
                     .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN WITH (FORMAT text)", columns.join(",")))
                     .await?;
-                let mut buf = Vec::with_capacity(rows.len() * 64);
-                for row in rows {
+                let mut buf = Vec::with_capacity(cells.len() * 16);
+                let mut ints = itoa::Buffer::new();
+                for row in cells.chunks(columns.len()) {
                     for (i, cell) in row.iter().enumerate() {
                         if i > 0 {
                             buf.push(b'\t');
                         }
                         match cell {
-                            None => buf.extend_from_slice(b"\\N"),
-                            Some(s) => copy_escape(s, &mut buf),
+                            V::I(n) | V::O(Some(n)) => buf.extend_from_slice(ints.format(*n).as_bytes()),
+                            V::T(Some(s)) => copy_escape(s, &mut buf),
+                            V::D(Some(d)) => buf.extend_from_slice(d.to_string().as_bytes()),
+                            V::O(None) | V::T(None) | V::D(None) => buf.extend_from_slice(b"\\N"),
+                            V::Now => buf.extend_from_slice(chrono::Utc::now().to_rfc3339().as_bytes()),
                         }
                     }
                     buf.push(b'\n');
@@ -198,6 +230,19 @@ impl BulkTx {
         }
         Ok(())
     }
+}
+
+/// Refreshes the planner's statistics of `tables` after a bulk change (PostgreSQL `ANALYZE`,
+/// SQLite `PRAGMA optimize`), or the planner keeps the estimates of a small table: e.g. a bitmap
+/// scan and a sort of 500,000 lines instead of an index range scan.
+pub async fn refresh_statistics(store: &Store, tables: &[&str]) -> Result<()> {
+    use sea_orm::ConnectionTrait;
+    let sql = match store.backend() {
+        DbBackend::Postgres => format!("ANALYZE {}", tables.join(", ")),
+        _ => "PRAGMA optimize".to_string(),
+    };
+    store.db.execute_unprepared(&sql).await?;
+    Ok(())
 }
 
 /// Escapes one value for PostgreSQL's COPY text format.

@@ -53,11 +53,22 @@ async fn import(
     mapping: Option<&UsageMapping>,
     replace: bool,
 ) -> Result<ImportOutcome, StoreError> {
+    import_with(store, m, &src(p), p, mapping, replace).await
+}
+
+async fn import_with(
+    store: &Store,
+    m: i64,
+    source: &ImportSource,
+    p: &Path,
+    mapping: Option<&UsageMapping>,
+    replace: bool,
+) -> Result<ImportOutcome, StoreError> {
     let mut t = open_table(p, None).unwrap();
     let headers = t.headers.clone();
     let (layout, reader) = read_usage(&mut t, mapping, ym("2022-12")).unwrap();
     let cols = UsageColumns { line: headers[0].clone(), month: headers[1].clone(), usage: layout.usage_column.clone() };
-    usage::import_usage(store, m, &src(p), &cols, reader, replace, |_| {}).await
+    usage::import_usage(store, m, source, &cols, reader, replace, |_| {}).await
 }
 
 const LINES: &str = "line_id,school_code,device_serial,pupil_id,allowance_gb,active_from,active_to
@@ -172,6 +183,25 @@ async fn usage_import_units_daily_sums_bad_input_and_replace() {
         assert_eq!(o.inserted, 1, "{b:?}");
         let cap = queries::capacity(&store, m, ym("2022-11"), ym("2022-11"), false).await.unwrap();
         assert_eq!(cap[0].usage_bytes, 1_000_000, "{b:?}");
+
+        // one file with a stored month (unchanged) and a new one; a duplicate in the new month
+        // names its first row even when the rows of the new month go straight to the register
+        let mixed = "line_id,month,usage_gb\n07000000001,2022-09,2\n07000000001,2022-12,3\n07000000002,2022-12,4\n";
+        let dup = write(&dir, "dup.csv", &format!("{mixed}07000000002,2022-12,4\n"));
+        let e = import(&store, m, &dup, None, false).await.unwrap_err().to_string();
+        assert!(e.contains("dup.csv:5:line_id: 07000000002 — 同じ回線・同じ月の行は 1 行だけ（4行目"), "{b:?} {e}");
+        let mixed = write(&dir, "mixed.csv", mixed);
+        let dry = ImportSource { dry_run: true, ..src(&mixed) };
+        let o = import_with(&store, m, &dry, &mixed, None, false).await.unwrap();
+        assert_eq!((o.rows, o.inserted, o.unchanged), (3, 2, 1), "{b:?} dry run counts");
+        let cap = queries::capacity(&store, m, ym("2022-12"), ym("2022-12"), false).await.unwrap();
+        assert_eq!(cap[0].usage_bytes, 0, "{b:?} a dry run writes nothing");
+        let o = import(&store, m, &mixed, None, false).await.unwrap();
+        assert_eq!((o.rows, o.inserted, o.updated, o.unchanged), (3, 2, 0, 1), "{b:?}");
+        let cap = queries::capacity(&store, m, ym("2022-09"), ym("2022-12"), false).await.unwrap();
+        assert_eq!((cap[0].usage_bytes, cap[3].usage_bytes), (2_250_000_000, 7_000_000_000), "{b:?}");
+        let o = import(&store, m, &mixed, None, false).await.unwrap();
+        assert_eq!((o.inserted, o.unchanged), (0, 3), "{b:?} re-import changes nothing");
     }
 }
 

@@ -2,13 +2,12 @@
 //! one transaction; idempotent by serial number (DESIGN.md §5).
 
 pub use crate::bulk::MAX_ERRORS;
-use crate::bulk::{BulkTx, Errors, V};
+use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
 use crate::imports::{ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use gigaops_ingest::devices::DeviceRecord;
 use gigaops_ingest::RowError;
-use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 
 /// Rows per staging load.
@@ -151,19 +150,15 @@ pub async fn import(
     let mut tx = BulkTx::begin(store).await?;
     let pg = tx.is_postgres();
     let date_type = if pg { "DATE" } else { "TEXT" };
-    if !pg {
-        tx.exec("DROP TABLE IF EXISTS temp.staging_device", &[]).await?;
-    }
-    tx.exec(
+    tx.temp_table(
+        "staging_device",
         &format!(
-            "CREATE TEMP TABLE staging_device (row_no BIGINT, serial TEXT, model_id BIGINT, device_class TEXT, \
+            "row_no BIGINT, serial TEXT, model_id BIGINT, device_class TEXT, \
              status TEXT, school_id BIGINT, asset_tag TEXT, device_name TEXT, os_version TEXT, \
              last_check_in {date_type}, device_id BIGINT, cur_status TEXT, cur_school BIGINT, cur_since {date_type}, \
              new_status TEXT, new_school BIGINT, changes_state INTEGER NOT NULL DEFAULT 0, \
-             changes_attr INTEGER NOT NULL DEFAULT 0){}",
-            if pg { " ON COMMIT DROP" } else { "" }
+             changes_attr INTEGER NOT NULL DEFAULT 0"
         ),
-        &[],
     )
     .await?;
     let m = V::I(municipality_id);
@@ -173,7 +168,7 @@ pub async fn import(
     let mut lookup = Lookup::load(&mut tx, municipality_id).await?;
 
     let mut errors = Errors::default();
-    let mut batch: Vec<Vec<Option<String>>> = Vec::with_capacity(CHUNK);
+    let mut batch: Vec<V> = Vec::with_capacity(CHUNK * STAGING_COLS.len());
     let mut rows: u64 = 0;
     for rec in records {
         rows += 1;
@@ -183,12 +178,12 @@ pub async fn import(
                     r.row,
                     format!("{file}:{}:model: {} — 新しい端末には機種（model）が必要です", r.row, r.serial_number),
                 ),
-                Ok(cells) => batch.push(cells),
+                Ok(cells) => batch.extend(cells.into_iter().map(V::T)),
                 Err(lines) => lines.into_iter().for_each(|l| errors.push(r.row, l)),
             },
             Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
         }
-        if batch.len() >= CHUNK {
+        if batch.len() >= CHUNK * STAGING_COLS.len() {
             // valid rows are staged even after an error, so that duplicates among them are reported too
             tx.load("staging_device", &STAGING_COLS, &batch).await?;
             batch.clear();
@@ -368,15 +363,12 @@ pub async fn import(
         ],
     )
     .await?;
-    if !pg {
-        tx.exec("DROP TABLE IF EXISTS temp.staging_device", &[]).await?;
-    }
+    tx.drop_temp(&["staging_device"]).await?;
     tx.commit().await?;
     lap("committed");
     // fresh statistics after a bulk change, or the planner keeps the estimates of an empty register
     // (PostgreSQL: a 160 ms sort instead of a 1 ms index scan on the device list)
-    let analyse = if pg { "ANALYZE device, device_state, device_model" } else { "PRAGMA optimize" };
-    store.db.execute_unprepared(analyse).await?;
+    refresh_statistics(store, &["device", "device_state", "device_model"]).await?;
     lap("analysed");
     Ok(out)
 }

@@ -147,52 +147,70 @@ pub async fn run(store: &Store, municipality_id: i64, month: YearMonth, who: Opt
     let ms = V::T(Some(month.to_string()));
     let mut tx = BulkTx::begin(store).await?;
     let any = tx
-        .rows("SELECT COUNT(*) FROM usage_month WHERE municipality_id = $1 AND month = $2", &[m.clone(), ms.clone()])
+        .rows("SELECT 1 FROM usage_month WHERE municipality_id = $1 AND month = $2 LIMIT 1", &[m.clone(), ms.clone()])
         .await?;
-    if any.first().and_then(|r| r.first()).map(String::as_str) == Some("0") {
+    if any.is_empty() {
         tx.rollback().await?;
         return Err(StoreError::Rule(format!("{month} の通信量が取り込まれていません（gigaops import usage）")));
     }
-    // open cases before M: the latest event of each case before M, unless it closed the case
-    let open_rows = tx
-        .rows(
-            "SELECT e.case_id, e.line_id, e.step FROM escalation_event e \
-             WHERE e.municipality_id = $1 AND e.month < $2 AND e.kind <> 'improved' AND e.month = \
-             (SELECT MAX(e2.month) FROM escalation_event e2 WHERE e2.case_id = e.case_id AND e2.month < $2)",
-            &[m.clone(), ms.clone()],
+    // Open cases before M. Every open case has an event in every evaluated month (opened,
+    // advanced, continued or missing) and months run in order, so they are the events of M−1 that
+    // did not close their case.
+    let open_rows = if month > from {
+        tx.rows(
+            "SELECT case_id, line_id, step FROM escalation_event \
+             WHERE municipality_id = $1 AND month = $2 AND kind <> 'improved'",
+            &[m.clone(), V::T(Some(month.add_months(-1).to_string()))],
         )
-        .await?;
+        .await?
+    } else {
+        vec![]
+    };
     let mut open: HashMap<i64, (i64, u8)> = HashMap::new(); // line → (case, step)
     for r in &open_rows {
         let (case, line, step) = (r[0].parse().unwrap_or(0), r[1].parse().unwrap_or(0), r[2].parse().unwrap_or(1));
         open.insert(line, (case, step));
     }
-    // candidate lines: usage in M at or above the lower threshold, and every line with a case
-    let window = p.window() as i32;
-    let lo = month.add_months(1 - window);
+    // candidate lines: usage in M at or above the lower threshold (one key range of usage_month),
+    // and every line with an open case; then their usage over the rule's window
+    let window = p.window() as usize;
+    let lo = month.add_months(1 - window as i32);
     let threshold = p.single_month_bytes.min(p.consecutive_bytes);
-    let usage_rows = tx
+    let mut hist: BTreeMap<i64, Vec<Option<i64>>> = open.keys().map(|l| (*l, vec![None; window])).collect();
+    for r in tx
         .rows(
-            "SELECT u.line_id, u.month, u.bytes FROM usage_month u WHERE u.municipality_id = $1 \
-             AND u.month >= $3 AND u.month <= $2 AND u.line_id IN ( \
-               SELECT line_id FROM usage_month WHERE municipality_id = $1 AND month = $2 AND bytes >= $4 \
-               UNION SELECT line_id FROM escalation_case WHERE municipality_id = $1)",
-            &[m.clone(), ms.clone(), V::T(Some(lo.to_string())), V::I(threshold)],
+            "SELECT line_id FROM usage_month WHERE municipality_id = $1 AND month = $2 AND bytes >= $3",
+            &[m.clone(), ms.clone(), V::I(threshold)],
         )
-        .await?;
-    let mut hist: BTreeMap<i64, Vec<Option<i64>>> = BTreeMap::new();
-    for r in &usage_rows {
+        .await?
+    {
+        hist.entry(r[0].parse().unwrap_or(0)).or_insert_with(|| vec![None; window]);
+    }
+    tx.temp_table("escalation_candidate", "line_id BIGINT").await?;
+    let candidates: Vec<V> = hist.keys().map(|l| V::I(*l)).collect();
+    tx.load("escalation_candidate", &["line_id"], &candidates).await?;
+    let window_months: Vec<YearMonth> = (0..window as i32).map(|i| lo.add_months(i)).collect();
+    let placeholders: Vec<String> = (0..window).map(|i| format!("${}", i + 2)).collect();
+    let mut vals = vec![m.clone()];
+    vals.extend(window_months.iter().map(|wm| V::T(Some(wm.to_string()))));
+    for r in tx
+        .rows(
+            &format!(
+                "SELECT u.line_id, u.month, u.bytes FROM escalation_candidate c JOIN usage_month u \
+                 ON u.municipality_id = $1 AND u.month IN ({}) AND u.line_id = c.line_id",
+                placeholders.join(", ")
+            ),
+            &vals,
+        )
+        .await?
+    {
         let line: i64 = r[0].parse().unwrap_or(0);
         let Ok(um) = r[1].parse::<YearMonth>() else { continue };
-        let idx = lo.months_until(um) as usize;
-        let h = hist.entry(line).or_insert_with(|| vec![None; window as usize]);
-        if let Some(slot) = h.get_mut(idx) {
+        if let Some(slot) = hist.get_mut(&line).and_then(|h| h.get_mut(lo.months_until(um) as usize)) {
             *slot = r[2].parse().ok();
         }
     }
-    for line in open.keys() {
-        hist.entry(*line).or_insert_with(|| vec![None; window as usize]);
-    }
+    tx.drop_temp(&["escalation_candidate"]).await?;
     let input: Vec<LineMonth> = hist
         .iter()
         .map(|(line, h)| LineMonth { line: *line, history: h.clone(), open_step: open.get(line).map(|(_, s)| *s) })
@@ -227,55 +245,7 @@ pub async fn run(store: &Store, municipality_id: i64, month: YearMonth, who: Opt
         ] {
             tx.exec(sql, &[m.clone(), ms.clone()]).await?;
         }
-        for (line, o) in &outcomes {
-            let case = match o {
-                Outcome::Opened => {
-                    let r = tx
-                        .rows(
-                            "INSERT INTO escalation_case (municipality_id, line_id, opened_month) VALUES ($1, $2, $3) \
-                             RETURNING id",
-                            &[m.clone(), V::I(*line), ms.clone()],
-                        )
-                        .await?;
-                    r[0][0].parse().unwrap_or(0)
-                }
-                _ => open.get(line).map(|(c, _)| *c).unwrap_or(0),
-            };
-            let bytes = bytes_of(*line);
-            let ev = tx
-                .rows(
-                    "INSERT INTO escalation_event (municipality_id, case_id, line_id, month, kind, step, bytes) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    &[
-                        m.clone(),
-                        V::I(case),
-                        V::I(*line),
-                        ms.clone(),
-                        V::T(Some(o.kind().into())),
-                        V::I(o.step() as i64),
-                        V::O(bytes),
-                    ],
-                )
-                .await?;
-            let event: i64 = ev[0][0].parse().unwrap_or(0);
-            if let Some(step) = o.step_taken() {
-                let audience = p.steps.get(step as usize - 1).map(|s| s.notify.as_str()).unwrap_or("device");
-                tx.exec(
-                    "INSERT INTO work_item (municipality_id, event_id, case_id, line_id, school_id, month, step, audience) \
-                     SELECT $1, $2, $3, l.id, l.school_id, $4, $5, $6 FROM line l WHERE l.id = $7",
-                    &[
-                        m.clone(),
-                        V::I(event),
-                        V::I(case),
-                        ms.clone(),
-                        V::I(step as i64),
-                        V::T(Some(audience.into())),
-                        V::I(*line),
-                    ],
-                )
-                .await?;
-            }
-        }
+        write_outcomes(&mut tx, municipality_id, month, &p, &outcomes, &open, bytes_of).await?;
     }
     let who = V::T(who.map(str::to_string));
     if had_run {
@@ -296,6 +266,72 @@ pub async fn run(store: &Store, municipality_id: i64, month: YearMonth, who: Opt
         outcomes.iter().map(|(line, o)| CaseEvent { case: *line, month, outcome: *o }).collect();
     let summary = gigaops_domain::usage::month_summaries(&events, &[month], p.step_count()).remove(0);
     Ok(RunOutcome { month: month.to_string(), summary, changed, invalidated })
+}
+
+/// Stores month `month`'s outcomes set-based: the new cases (bulk insert, then their ids by
+/// line), every event (bulk insert), and the work items of the steps taken (one INSERT … SELECT,
+/// the audience of each step from the policy). `open` maps a line to its open case and step.
+async fn write_outcomes(
+    tx: &mut BulkTx,
+    municipality_id: i64,
+    month: YearMonth,
+    p: &EscalationPolicy,
+    outcomes: &[(i64, Outcome)],
+    open: &HashMap<i64, (i64, u8)>,
+    bytes_of: impl Fn(i64) -> Option<i64>,
+) -> Result<()> {
+    let (m, ms) = (V::I(municipality_id), V::T(Some(month.to_string())));
+    let opened: Vec<V> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Opened))
+        .flat_map(|(line, _)| [m.clone(), V::I(*line), ms.clone()])
+        .collect();
+    tx.load("escalation_case", &["municipality_id", "line_id", "opened_month"], &opened).await?;
+    let mut case_of: HashMap<i64, i64> = open.iter().map(|(line, (case, _))| (*line, *case)).collect();
+    for r in tx
+        .rows(
+            "SELECT line_id, id FROM escalation_case WHERE municipality_id = $1 AND opened_month = $2",
+            &[m.clone(), ms.clone()],
+        )
+        .await?
+    {
+        case_of.insert(r[0].parse().unwrap_or(0), r[1].parse().unwrap_or(0));
+    }
+    let events: Vec<V> = outcomes
+        .iter()
+        .flat_map(|(line, o)| {
+            [
+                m.clone(),
+                V::I(case_of.get(line).copied().unwrap_or(0)),
+                V::I(*line),
+                ms.clone(),
+                V::T(Some(o.kind().into())),
+                V::I(i64::from(o.step())),
+                V::O(bytes_of(*line)),
+            ]
+        })
+        .collect();
+    tx.load("escalation_event", &["municipality_id", "case_id", "line_id", "month", "kind", "step", "bytes"], &events)
+        .await?;
+    // the steps taken are `opened` (step 1) and `advanced` (step `to`): Outcome::step_taken
+    let mut vals = vec![m, ms];
+    let mut audience = String::from("CASE e.step");
+    for (i, step) in p.steps.iter().enumerate() {
+        audience.push_str(&format!(" WHEN {} THEN ${}", i + 1, vals.len() + 1));
+        vals.push(V::T(Some(step.notify.as_str().to_string())));
+    }
+    audience.push_str(" ELSE 'device' END");
+    tx.exec(
+        &format!(
+            "INSERT INTO work_item (municipality_id, event_id, case_id, line_id, school_id, month, step, audience) \
+             SELECT e.municipality_id, e.id, e.case_id, e.line_id, l.school_id, e.month, e.step, {audience} \
+             FROM escalation_event e JOIN line l ON l.id = e.line_id \
+             WHERE e.municipality_id = $1 AND e.month = $2 AND e.kind IN ('opened', 'advanced') ORDER BY e.id"
+        ),
+        &vals,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Every recorded event from `from` to `to` (inclusive), as domain events (case ids).

@@ -2,34 +2,18 @@
 //! [`crate::bulk`]) → set-based SQL, in one transaction; idempotent by natural key (line id; line
 //! and month).
 
-use crate::bulk::{BulkTx, Errors, V};
+use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
 use crate::imports::{ImportOutcome, ImportSource};
 use crate::{Result, Store};
 use gigaops_domain::usage::bytes_to_gb;
+use gigaops_domain::YearMonth;
 use gigaops_ingest::usage::{LineRecord, UsageRecord};
 use gigaops_ingest::RowError;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 /// Rows per staging load.
 const CHUNK: usize = 8192;
-
-/// Creates a temp staging table on either backend (dropped at commit on PostgreSQL, explicitly on SQLite).
-async fn staging(tx: &mut BulkTx, name: &str, columns: &str) -> Result<()> {
-    if !tx.is_postgres() {
-        tx.exec(&format!("DROP TABLE IF EXISTS temp.{name}"), &[]).await?;
-    }
-    let drop = if tx.is_postgres() { " ON COMMIT DROP" } else { "" };
-    tx.exec(&format!("CREATE TEMP TABLE {name} ({columns}){drop}"), &[]).await?;
-    Ok(())
-}
-
-async fn drop_staging(tx: &mut BulkTx, names: &[&str]) -> Result<()> {
-    if !tx.is_postgres() {
-        for n in names {
-            tx.exec(&format!("DROP TABLE IF EXISTS temp.{n}"), &[]).await?;
-        }
-    }
-    Ok(())
-}
 
 /// Streams the reader's items into `table`; collects every row error. Returns the row count.
 async fn load_rows<T>(
@@ -41,16 +25,16 @@ async fn load_rows<T>(
     errors: &mut Errors,
     progress: &mut impl FnMut(u64),
 ) -> Result<u64> {
-    let mut batch: Vec<Vec<Option<String>>> = Vec::with_capacity(CHUNK);
+    let mut batch: Vec<V> = Vec::with_capacity(CHUNK * columns.len());
     let mut rows = 0u64;
     for rec in records {
         rows += 1;
         match rec {
-            Ok(r) if errors.is_empty() => batch.push(cells(&r)),
+            Ok(r) if errors.is_empty() => batch.extend(cells(&r).into_iter().map(V::T)),
             Ok(_) => {}
             Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
         }
-        if batch.len() >= CHUNK {
+        if batch.len() >= CHUNK * columns.len() {
             if errors.is_empty() {
                 tx.load(table, columns, &batch).await?;
             }
@@ -108,8 +92,7 @@ pub async fn import_lines(
     let file = src.file_name.as_str();
     let mut tx = BulkTx::begin(store).await?;
     let date = if tx.is_postgres() { "DATE" } else { "TEXT" };
-    staging(
-        &mut tx,
+    tx.temp_table(
         "staging_line",
         &format!(
             "row_no BIGINT, line_no TEXT, school_code TEXT, device_serial TEXT, pupil_id TEXT, allowance_bytes BIGINT, \
@@ -206,12 +189,99 @@ pub async fn import_lines(
     )
     .await?;
     record_import(&mut tx, municipality_id, src, &out).await?;
-    drop_staging(&mut tx, &["staging_line"]).await?;
+    tx.drop_temp(&["staging_line"]).await?;
     tx.commit().await?;
+    if out.inserted + out.updated > 0 {
+        refresh_statistics(store, &["line"]).await?; // the usage import's line lookup
+    }
     Ok(out)
 }
 
-const USAGE_COLS: [&str; 5] = ["row_no", "line_no", "month", "day", "bytes"];
+const STAGED_COLS: [&str; 6] = ["row_no", "line_no", "line_id", "month", "day", "bytes"];
+const DIRECT_COLS: [&str; 4] = ["municipality_id", "month", "line_id", "bytes"];
+
+/// A line id packed into a number that sorts like the text: 24 base-37 digits (`0`–`9` → 1–10,
+/// `A`–`Z` → 11–36, padding 0). Every normalised line id ([`gigaops_ingest::usage::line_id`]: 8–24
+/// ASCII letters or digits) fits; `None` for anything else.
+fn pack(line_no: &str) -> Option<u128> {
+    if line_no.len() > 24 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for i in 0..24 {
+        let d = match line_no.as_bytes().get(i) {
+            None => 0,
+            Some(b @ b'0'..=b'9') => u128::from(b - b'0') + 1,
+            Some(b @ b'A'..=b'Z') => u128::from(b - b'A') + 11,
+            Some(_) => return None,
+        };
+        v = v * 37 + d;
+    }
+    Some(v)
+}
+
+/// The municipality's lines (回線番号 → `line.id`), loaded once per usage import: sorted packed
+/// keys, 32 bytes per line (about 300 MB for 9.5 million lines). A lookup tries the slot after
+/// the previous hit first (statements usually come sorted by line), then searches. The slot is
+/// also the line's dense number for the duplicate check.
+struct LineIndex {
+    keys: Vec<(u128, i64)>,
+    next: usize,
+}
+
+impl LineIndex {
+    /// Loads the municipality's lines, 65,536 per query ([`BulkTx::joined`]).
+    async fn load(tx: &mut BulkTx, municipality_id: i64) -> Result<Self> {
+        let mut keys: Vec<(u128, i64)> = Vec::new();
+        // chunks in the order of the unique index (municipality_id, line_no)
+        let sql = format!(
+            "SELECT MAX(line_no), {} FROM (SELECT id, line_no FROM line WHERE municipality_id = $1 \
+             AND line_no > $2 ORDER BY line_no LIMIT 65536) chunk",
+            tx.joined("line_no || ' ' || CAST(id AS TEXT)")
+        );
+        let mut after = String::new();
+        loop {
+            let r = tx.rows(&sql, &[V::I(municipality_id), V::T(Some(after))]).await?;
+            let Some([last, joined]) = r.into_iter().next().and_then(|r| <[String; 2]>::try_from(r).ok()) else {
+                break;
+            };
+            if last.is_empty() {
+                break;
+            }
+            let mut words = joined.split(' ');
+            while let (Some(no), Some(id)) = (words.next(), words.next()) {
+                keys.extend(pack(no).zip(id.parse().ok()));
+            }
+            after = last;
+        }
+        keys.sort_unstable();
+        Ok(LineIndex { keys, next: 0 })
+    }
+
+    /// The line's slot and id.
+    fn find(&mut self, line_no: &str) -> Option<(usize, i64)> {
+        let k = pack(line_no)?;
+        let slot = match self.keys.get(self.next) {
+            Some((key, _)) if *key == k => self.next,
+            _ => self.keys.binary_search_by_key(&k, |(key, _)| *key).ok()?,
+        };
+        self.next = slot + 1;
+        Some((slot, self.keys[slot].1))
+    }
+}
+
+/// What the import knows of one month of the file.
+struct MonthSeen {
+    /// No usage stored yet for this month: its rows go straight into `usage_month`.
+    fresh: bool,
+    /// The month as stored (`YYYY-MM`).
+    text: String,
+    /// Per line slot, the file row that gave the month (0 = none yet): the duplicate check of
+    /// monthly rows. Empty for daily files.
+    first_row: Vec<u32>,
+    /// Rows of this month went straight into `usage_month`.
+    direct: bool,
+}
 
 /// How a usage file's columns are labelled in messages.
 #[derive(Debug, Clone)]
@@ -245,86 +315,138 @@ pub async fn import_usage(
     let mut tx = BulkTx::begin(store).await?;
     let pg = tx.is_postgres();
     let date = if pg { "DATE" } else { "TEXT" };
-    staging(
-        &mut tx,
+    tx.temp_table(
         "staging_usage",
-        &format!("row_no BIGINT, line_no TEXT, month TEXT, day {date}, bytes BIGINT, line_id BIGINT"),
+        &format!("row_no BIGINT, line_no TEXT, line_id BIGINT, month TEXT, day {date}, bytes BIGINT"),
     )
     .await?;
-    let mut errors = Errors::default();
-    let daily = std::cell::Cell::new(false);
-    let cells = |r: &UsageRecord| {
-        if r.day.is_some() {
-            daily.set(true);
-        }
-        vec![
-            Some(r.row.to_string()),
-            Some(r.line_id.clone()),
-            Some(r.month.to_string()),
-            r.day.map(|d| d.to_string()),
-            Some(r.bytes.to_string()),
-        ]
-    };
-    let file_rows =
-        load_rows(&mut tx, "staging_usage", &USAGE_COLS, records, cells, &mut errors, &mut progress).await?;
-    if !errors.is_empty() {
-        tx.rollback().await?;
-        return Err(errors.into_error());
-    }
-    let daily = daily.get();
     let m = V::I(municipality_id);
-    tx.exec("CREATE INDEX ix_staging_usage_line ON staging_usage (line_no)", &[]).await?;
-    let (key, what) = if daily { ("day", "日") } else { ("month", "月") };
-    for r in tx
-        .rows(
-            &format!(
-                "SELECT MIN(row_no), MAX(row_no), line_no FROM staging_usage GROUP BY line_no, {key} \
-                 HAVING COUNT(*) > 1 ORDER BY MAX(row_no)"
-            ),
-            &[],
-        )
-        .await?
-    {
-        let row: usize = r[1].parse().unwrap_or(0);
-        errors.push(
-            row,
-            format!(
-                "{file}:{row}:{}: {} — 同じ回線・同じ{what}の行は 1 行だけ（{}行目と重複しています）",
-                cols.line, r[2], r[0]
-            ),
-        );
+    let started = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(step, elapsed_ms = started.elapsed().as_millis() as u64, "usage import");
+    let mut lines = LineIndex::load(&mut tx, municipality_id).await?;
+    lap("lines loaded");
+    let mut file_months: HashMap<YearMonth, MonthSeen> = HashMap::new();
+    let mut errors = Errors::default();
+    let (mut direct, mut staged) = (Vec::with_capacity(CHUNK * 4), Vec::new());
+    let (mut file_rows, mut direct_rows, mut daily) = (0u64, 0i64, false);
+    for rec in records {
+        file_rows += 1;
+        let r = match rec {
+            Ok(r) => r,
+            Err(es) => {
+                es.iter().for_each(|e| errors.push_row_error(e));
+                continue;
+            }
+        };
+        let Some((slot, line_id)) = lines.find(&r.line_id) else {
+            errors.push(
+                r.row,
+                format!(
+                    "{file}:{}:{}: {} — 登録済みの回線（先に gigaops import lines で回線を登録してください）",
+                    r.row, cols.line, r.line_id
+                ),
+            );
+            continue;
+        };
+        daily |= r.day.is_some();
+        let seen = match file_months.entry(r.month) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let text = r.month.to_string();
+                let stored = tx
+                    .rows(
+                        "SELECT 1 FROM usage_month WHERE municipality_id = $1 AND month = $2 LIMIT 1",
+                        &[m.clone(), V::T(Some(text.clone()))],
+                    )
+                    .await?;
+                e.insert(MonthSeen { fresh: stored.is_empty(), text, first_row: Vec::new(), direct: false })
+            }
+        };
+        if r.day.is_none() {
+            if seen.first_row.is_empty() {
+                seen.first_row = vec![0; lines.keys.len()];
+            }
+            let first = seen.first_row[slot];
+            if first != 0 {
+                errors.push(
+                    r.row,
+                    format!(
+                        "{file}:{}:{}: {} — 同じ回線・同じ月の行は 1 行だけ（{first}行目と重複しています）",
+                        r.row, cols.line, r.line_id
+                    ),
+                );
+                continue;
+            }
+            seen.first_row[slot] = u32::try_from(r.row).unwrap_or(u32::MAX);
+        }
+        if !errors.is_empty() {
+            continue; // keep reading to report every error, write nothing more
+        }
+        if seen.fresh && r.day.is_none() {
+            direct.extend([m.clone(), V::T(Some(seen.text.clone())), V::I(line_id), V::I(r.bytes)]);
+            direct_rows += 1;
+            seen.direct = true;
+        } else {
+            staged.extend([
+                V::I(r.row as i64),
+                V::T(Some(r.line_id)),
+                V::I(line_id),
+                V::T(Some(seen.text.clone())),
+                V::D(r.day),
+                V::I(r.bytes),
+            ]);
+        }
+        if direct.len() >= CHUNK * DIRECT_COLS.len() {
+            tx.load("usage_month", &DIRECT_COLS, &direct).await?;
+            direct.clear();
+            progress(file_rows);
+        }
+        if staged.len() >= CHUNK * STAGED_COLS.len() {
+            tx.load("staging_usage", &STAGED_COLS, &staged).await?;
+            staged.clear();
+            progress(file_rows);
+        }
     }
-    tx.exec(
-        "UPDATE staging_usage SET line_id = l.id FROM line l \
-         WHERE l.municipality_id = $1 AND l.line_no = staging_usage.line_no",
-        std::slice::from_ref(&m),
-    )
-    .await?;
-    for r in tx
-        .rows("SELECT row_no, line_no FROM staging_usage WHERE line_id IS NULL ORDER BY row_no LIMIT 10001", &[])
-        .await?
-    {
-        let row: usize = r[0].parse().unwrap_or(0);
-        errors.push(
-            row,
-            format!(
-                "{file}:{row}:{}: {} — 登録済みの回線（先に gigaops import lines で回線を登録してください）",
-                cols.line, r[1]
-            ),
-        );
+    if errors.is_empty() {
+        tx.load("usage_month", &DIRECT_COLS, &direct).await?;
+        tx.load("staging_usage", &STAGED_COLS, &staged).await?;
     }
+    progress(file_rows);
+    lap("rows loaded");
+    drop((direct, staged, lines));
+    file_months.values_mut().for_each(|s| drop(std::mem::take(&mut s.first_row)));
     if !errors.is_empty() {
         tx.rollback().await?;
         return Err(errors.into_error());
+    }
+    if daily {
+        tx.exec("CREATE INDEX ix_staging_usage_line ON staging_usage (line_id, day)", &[]).await?;
+        for r in tx
+            .rows(
+                "SELECT MIN(row_no), MAX(row_no), MIN(line_no) FROM staging_usage GROUP BY line_id, day \
+                 HAVING COUNT(*) > 1 ORDER BY MAX(row_no)",
+                &[],
+            )
+            .await?
+        {
+            let row: usize = r[1].parse().unwrap_or(0);
+            errors.push(
+                row,
+                format!(
+                    "{file}:{row}:{}: {} — 同じ回線・同じ日の行は 1 行だけ（{}行目と重複しています）",
+                    cols.line, r[2], r[0]
+                ),
+            );
+        }
+        if !errors.is_empty() {
+            tx.rollback().await?;
+            return Err(errors.into_error());
+        }
     }
     // one row per line and month: the staging table itself for monthly rows, a sum for daily rows
     let months = if daily {
-        staging(
-            &mut tx,
-            "staging_usage_month",
-            "row_no BIGINT, line_no TEXT, line_id BIGINT, month TEXT, bytes BIGINT",
-        )
-        .await?;
+        tx.temp_table("staging_usage_month", "row_no BIGINT, line_no TEXT, line_id BIGINT, month TEXT, bytes BIGINT")
+            .await?;
         tx.exec(
             "INSERT INTO staging_usage_month (row_no, line_no, line_id, month, bytes) \
              SELECT MIN(row_no), MIN(line_no), line_id, month, SUM(bytes) FROM staging_usage GROUP BY line_id, month",
@@ -339,9 +461,9 @@ pub async fn import_usage(
     tx.exec(
         &format!(
             "UPDATE {months} SET cur_bytes = u.bytes FROM usage_month u \
-             WHERE u.line_id = {months}.line_id AND u.month = {months}.month"
+             WHERE u.municipality_id = $1 AND u.month = {months}.month AND u.line_id = {months}.line_id"
         ),
-        &[],
+        std::slice::from_ref(&m),
     )
     .await?;
     if !replace {
@@ -383,14 +505,14 @@ pub async fn import_usage(
             &[],
         )
         .await?;
-    let line_months = count(&c, 0);
+    let line_months = count(&c, 0) + direct_rows;
     let out = ImportOutcome {
         kind: "usage".into(),
         file_name: src.file_name.clone(),
         rows: if daily { file_rows as i64 } else { line_months },
-        inserted: count(&c, 1),
+        inserted: count(&c, 1) + direct_rows,
         updated: count(&c, 2),
-        unchanged: line_months - count(&c, 1) - count(&c, 2),
+        unchanged: line_months - count(&c, 1) - direct_rows - count(&c, 2),
         warnings: if daily {
             vec![format!("{file}: 日ごとの {file_rows} 行を {line_months} 件の回線・月に合計しました")]
         } else {
@@ -398,7 +520,9 @@ pub async fn import_usage(
         },
         dry_run: src.dry_run,
     };
-    let first_changed = c.first().and_then(|r| r.get(3)).filter(|s| !s.is_empty()).cloned();
+    let staged_first = c.first().and_then(|r| r.get(3)).filter(|s| !s.is_empty()).cloned();
+    let direct_first = file_months.iter().filter(|(_, s)| s.direct).map(|(m, _)| m.to_string()).min();
+    let first_changed = staged_first.into_iter().chain(direct_first).min();
     if src.dry_run {
         tx.rollback().await?;
         return Ok(out);
@@ -414,10 +538,10 @@ pub async fn import_usage(
     if out.updated > 0 {
         tx.exec(
             &format!(
-                "UPDATE usage_month SET bytes = s.bytes FROM {months} s \
-                 WHERE usage_month.line_id = s.line_id AND usage_month.month = s.month AND s.cur_bytes <> s.bytes"
+                "UPDATE usage_month SET bytes = s.bytes FROM {months} s WHERE usage_month.municipality_id = $1 \
+                 AND usage_month.month = s.month AND usage_month.line_id = s.line_id AND s.cur_bytes <> s.bytes"
             ),
-            &[],
+            std::slice::from_ref(&m),
         )
         .await?;
     }
@@ -429,7 +553,41 @@ pub async fn import_usage(
         .await?;
     }
     record_import(&mut tx, municipality_id, src, &out).await?;
-    drop_staging(&mut tx, &["staging_usage", "staging_usage_month"]).await?;
+    tx.drop_temp(&["staging_usage", "staging_usage_month"]).await?;
     tx.commit().await?;
+    lap("committed");
+    if out.inserted > 0 {
+        refresh_statistics(store, &["usage_month"]).await?; // the escalation run's queries
+    }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pack;
+
+    #[test]
+    fn packed_line_ids_sort_like_the_text_and_stay_distinct() {
+        let ids = [
+            "0000000A",
+            "07000000001",
+            "070000000010",
+            "07000000002",
+            "0700000001",
+            "08000000000",
+            "8000000000",
+            "89811000000000000001",
+            "8981100000000000000Z",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZ",
+        ];
+        let mut sorted = ids.to_vec();
+        sorted.sort();
+        let packed: Vec<u128> = sorted.iter().map(|s| pack(s).unwrap()).collect();
+        assert!(packed.windows(2).all(|w| w[0] < w[1]), "{sorted:?}");
+        assert_eq!(pack("0701"), Some(pack("0701").unwrap()));
+        assert_ne!(pack("0701"), pack("07010"));
+        assert_eq!(pack("ZZZZZZZZZZZZZZZZZZZZZZZZZ"), None, "25 characters");
+        assert_eq!(pack("070-1"), None);
+        assert_eq!(pack("abc"), None, "ids are upper case after normalising");
+    }
 }
