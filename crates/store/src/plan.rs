@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use gigaops_domain::calendar::YearMonth;
 use gigaops_domain::plan::{Grade, KpiDirection, Level, Period, PlanCode, Status};
 use gigaops_domain::FiscalYear;
-use gigaops_ingest::plan::{Layout, PlanFile};
+use gigaops_ingest::plan::{Layout, PlanFile, ReadError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -623,6 +623,32 @@ pub async fn comments(store: &Store, municipality_id: i64, entry_id: i64) -> Res
         .into_iter()
         .map(|m| Comment { id: m.id, author: m.author, body: m.body, created_at: m.created_at })
         .collect())
+}
+
+/// Reads the plan file at `path` (CSV or workbook; `sheet` names the sheet, `None` = the first) with
+/// [`gigaops_ingest::plan::read`] and imports it with [`import`]: the one path of `gigaops import plan`
+/// and of the web upload (which saves the upload under its own file name first).
+///
+/// Errors: [`StoreError::Rule`] with the file's message when it cannot be read as a table or lacks
+/// required columns (the message names the file, the missing columns and the headers found);
+/// [`StoreError::Rows`] with every bad cell as `file:row:column: value — expected`; the errors of
+/// [`import`]. Nothing is written on error.
+pub async fn import_file(
+    store: &Store,
+    municipality_id: i64,
+    src: &ImportSource,
+    path: &std::path::Path,
+    sheet: Option<&str>,
+    plan_name: Option<&str>,
+) -> Result<ImportOutcome> {
+    let read = gigaops_ingest::open_table(path, sheet)
+        .map_err(ReadError::File)
+        .and_then(|mut table| gigaops_ingest::plan::read(&mut table));
+    match read {
+        Ok(file) => import(store, municipality_id, src, file, plan_name).await,
+        Err(ReadError::Rows(errors)) => Err(StoreError::Rows(errors.iter().map(ToString::to_string).collect())),
+        Err(ReadError::File(e)) => Err(StoreError::Rule(e.to_string())),
+    }
 }
 
 /// Imports a checked plan file (either layout) in one transaction, idempotently by item code and
