@@ -155,6 +155,26 @@ mod tests {
     }
 
     #[test]
+    fn plan_capabilities() {
+        use Capability::*;
+        for (role, edit, import, years) in [
+            (Role::Admin, true, true, true),
+            (Role::Board, true, true, false),
+            (Role::School, false, false, false),
+            (Role::Support, false, false, false),
+            (Role::Viewer, false, false, false),
+        ] {
+            let a = user(role);
+            assert!(a.allows(ViewPlan), "{role}");
+            assert_eq!(
+                [a.allows(EditPlan), a.allows(ImportPlan), a.allows(ManagePlanYears)],
+                [edit, import, years],
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
     fn only_school_users_are_scoped() {
         assert_eq!(user(Role::School).school_scope(), Some(vec![3]));
         for r in [Role::Admin, Role::Board, Role::Support, Role::Viewer] {

@@ -76,7 +76,9 @@ fn multipart_error(e: MultipartError) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::TooLarge { limit: MAX_UPLOAD_BYTES }
     } else {
-        AppError::BadRequest("送信されたフォームを読み取れません。ページを読み込み直して、もう一度送ってください。".into())
+        AppError::BadRequest(
+            "送信されたフォームを読み取れません。ページを読み込み直して、もう一度送ってください。".into(),
+        )
     }
 }
 
@@ -103,13 +105,16 @@ async fn read_form(mut multipart: Multipart) -> AppResult<UploadForm> {
 /// The last path component of the browser's file name, without control characters, at most 120
 /// characters before the extension; `upload` when nothing is left.
 fn upload_name(sent: &str) -> String {
-    let base: String = sent.rsplit(['/', '\\']).next().unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
+    let base: String =
+        sent.rsplit(['/', '\\']).next().unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
     let base = base.trim();
     if base.is_empty() || base.chars().all(|c| c == '.') {
         return "upload".into();
     }
     match base.rsplit_once('.') {
-        Some((stem, ext)) if stem.chars().count() > 120 => format!("{}.{ext}", stem.chars().take(120).collect::<String>()),
+        Some((stem, ext)) if stem.chars().count() > 120 => {
+            format!("{}.{ext}", stem.chars().take(120).collect::<String>())
+        }
         None if base.chars().count() > 120 => base.chars().take(120).collect(),
         _ => base.to_string(),
     }
@@ -122,9 +127,8 @@ pub(super) async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Response> {
     me.access.require(Capability::ImportPlan)?;
-    let multipart = multipart.map_err(|_| {
-        AppError::BadRequest("ファイルはフォーム（multipart/form-data）で送ってください".into())
-    })?;
+    let multipart = multipart
+        .map_err(|_| AppError::BadRequest("ファイルはフォーム（multipart/form-data）で送ってください".into()))?;
     let form = read_form(multipart).await?;
     let Some((sent_name, bytes)) = &form.file else {
         let msg = "取り込むファイルを選んでください（.csv または .xlsx）".to_string();
