@@ -104,8 +104,8 @@ pub(super) async fn page(
         };
         goals.push(GoalRow {
             code: e.goal.clone(),
-            text: item.map(|i| i.title.clone()).unwrap_or_default(),
-            divisions: item.map(|i| i.divisions.join("、")).unwrap_or_default(),
+            text: item.map(|i| i.fields.title.clone()).unwrap_or_default(),
+            divisions: item.map(|i| i.fields.divisions.join("、")).unwrap_or_default(),
             grade: e.fields.grade.symbol(),
             version: e.version,
             edit_href: editable.then(|| format!("/plan/entries/{}/edit", e.id)),

@@ -82,6 +82,20 @@ async fn browser(driver: &ChromeDriver) -> Client {
         .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}"))
 }
 
+/// Runs `scenario` (given the browser and the app's base URL) in a fresh headless Chromium; the
+/// browser and chromedriver end however the scenario ends, and an error fails the test.
+async fn in_browser(
+    app: &TestApp,
+    scenario: impl AsyncFnOnce(&Client, &str) -> Result<(), fantoccini::error::CmdError>,
+) {
+    let driver = start_chromedriver().await;
+    let b = browser(&driver).await;
+    let result = scenario(&b, &app.base).await;
+    let _ = b.close().await;
+    drop(driver);
+    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+}
+
 /// The 計 of `month` (e.g. `11月`) in the group's table of the report page.
 async fn month_total(b: &Client, group: &str, month: &str) -> i64 {
     let xpath = format!("//section[h2='{group}']//table//tr[th='{month}']/td[5]");
@@ -118,12 +132,7 @@ async fn open_report(b: &Client, base: &str, fy: FiscalYear) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_an_incident_in_the_browser_and_see_the_report_change() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let driver = start_chromedriver().await;
-    let b = browser(&driver).await;
-    let result = scenario(&b, &app.base).await;
-    let _ = b.close().await;
-    drop(driver);
-    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+    in_browser(&app, scenario).await;
 }
 
 async fn scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
@@ -191,12 +200,7 @@ async fn edit_a_plan_entry_lock_the_year_and_print() {
     )
     .await
     .expect("open the year");
-    let driver = start_chromedriver().await;
-    let b = browser(&driver).await;
-    let result = plan_scenario(&b, &app.base).await;
-    let _ = b.close().await;
-    drop(driver);
-    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+    in_browser(&app, plan_scenario).await;
 }
 
 /// Issue 4: the admin uploads Sendai's 資料4-1 file through the page's file input and sees the counts
@@ -204,12 +208,7 @@ async fn edit_a_plan_entry_lock_the_year_and_print() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_the_plan_file_in_the_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let driver = start_chromedriver().await;
-    let b = browser(&driver).await;
-    let result = upload_scenario(&b, &app.base).await;
-    let _ = b.close().await;
-    drop(driver);
-    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+    in_browser(&app, upload_scenario).await;
 }
 
 async fn upload_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
@@ -241,12 +240,7 @@ async fn upload_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error
 async fn a_school_user_sees_only_their_own_schools_cases_in_the_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     crate::usage::load_usage(&app.store).await;
-    let driver = start_chromedriver().await;
-    let b = browser(&driver).await;
-    let result = school_cases(&b, &app.base).await;
-    let _ = b.close().await;
-    drop(driver);
-    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+    in_browser(&app, school_cases).await;
 }
 
 async fn login(b: &Client, base: &str, email: &str, landing: &str) -> Result<(), fantoccini::error::CmdError> {

@@ -158,7 +158,7 @@ async fn stored(app: &TestApp) -> Vec<(String, [usize; 5])> {
     let mut out = Vec::new();
     for pl in plan::plans(&app.store, m).await.expect("plans") {
         let items = plan::items(&app.store, pl.id).await.expect("items");
-        let n = |l: Level| items.iter().filter(|i| i.code.level() == l).count();
+        let n = |l: Level| items.iter().filter(|i| i.fields.code.level() == l).count();
         let entries = plan::entries(&app.store, pl.id, gigaops_domain::FiscalYear(2023)).await.expect("entries").len();
         out.push((pl.name, [n(Level::Policy), n(Level::Measure), n(Level::Initiative), n(Level::Goal), entries]));
     }
