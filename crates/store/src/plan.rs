@@ -617,9 +617,15 @@ pub async fn import_file(
     sheet: Option<&str>,
     plan_name: Option<&str>,
 ) -> Result<ImportOutcome> {
-    let read = gigaops_ingest::open_table(path, sheet)
-        .map_err(ReadError::File)
-        .and_then(|mut table| gigaops_ingest::plan::read(&mut table));
+    // reading and checking a large workbook takes a while: off the async workers
+    let (owned_path, owned_sheet) = (path.to_path_buf(), sheet.map(str::to_string));
+    let read = tokio::task::spawn_blocking(move || {
+        gigaops_ingest::open_table(&owned_path, owned_sheet.as_deref())
+            .map_err(ReadError::File)
+            .and_then(|mut table| gigaops_ingest::plan::read(&mut table))
+    })
+    .await
+    .map_err(|e| StoreError::Rule(format!("{}: ファイルを読み取れませんでした（{e}）", src.file_name)))?;
     match read {
         Ok(file) => import(store, municipality_id, src, file, plan_name).await,
         Err(ReadError::Rows(errors)) => Err(StoreError::Rows(errors.iter().map(ToString::to_string).collect())),
