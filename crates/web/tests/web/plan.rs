@@ -15,15 +15,13 @@ use std::path::Path;
 pub async fn load_sendai(app: &TestApp) {
     let m = municipalities::list(&app.store).await.expect("municipalities")[0].id;
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sendai-r5/plan-r5.csv");
-    let mut t = gigaops_ingest::open_table(&p, None).expect("open");
-    let f = gigaops_ingest::plan::read(&mut t).expect("read");
     let src = ImportSource {
         file_name: "plan-r5.csv".into(),
         file_sha256: gigaops_ingest::file_sha256(&p).expect("hash"),
         imported_by: Some("test".into()),
         dry_run: false,
     };
-    plan::import(&app.store, m, &src, f, None).await.expect("import plan");
+    plan::import_file(&app.store, m, &src, &p, None, None).await.expect("import plan");
     let board = users::list(&app.store, m).await.expect("users").into_iter().find(|u| u.email == BOARD).expect("board");
     plan::add_division_member(&app.store, m, "教育指導課", board.id).await.expect("division");
 }
