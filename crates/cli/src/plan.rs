@@ -6,7 +6,7 @@ use clap::Subcommand;
 use gigaops_domain::FiscalYear;
 use gigaops_store::imports::ImportOutcome;
 use gigaops_store::plan::{self, YearState};
-use gigaops_store::{municipalities, users, Store, StoreError};
+use gigaops_store::{municipalities, users, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -44,15 +44,7 @@ pub async fn import(
     dry_run: bool,
 ) -> Result<ImportOutcome> {
     let src = crate::import::source(file, dry_run)?;
-    let mut t = gigaops_ingest::open_table(file, sheet).map_err(|e| anyhow!("{e}"))?;
-    let parsed = match gigaops_ingest::plan::read(&mut t) {
-        Ok(f) => f,
-        Err(gigaops_ingest::plan::ReadError::Rows(errors)) => {
-            return Err(StoreError::Rows(errors.iter().map(ToString::to_string).collect()).into())
-        }
-        Err(e) => bail!("{e}"),
-    };
-    Ok(plan::import(store, municipality_id, &src, parsed, plan_name).await?)
+    Ok(plan::import_file(store, municipality_id, &src, file, sheet, plan_name).await?)
 }
 
 /// `gigaops report plan`: the evaluation of a year, or with `--schedule` the plan's schedule.

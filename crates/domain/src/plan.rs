@@ -516,6 +516,49 @@ impl GradeCounts {
     }
 }
 
+/// A policy, measure, initiative or goal of a plan: what a plan file says of it (`ingest::plan`),
+/// what is stored (`store::plan::Item` adds the row id) and what the reports read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFields {
+    pub code: PlanCode,
+    /// Title (基本方針名, 施策名, 取組項目名) or, for a goal, its text (令和9年度までの目標).
+    pub title: String,
+    /// 概要 of an initiative; empty otherwise.
+    pub summary: String,
+    /// 担当課 of a goal, in order; empty for other levels.
+    pub divisions: Vec<String>,
+    /// KPI direction of a goal (schedule layout).
+    pub kpi_direction: Option<KpiDirection>,
+    /// KPI text of a goal (schedule layout); empty when none.
+    pub kpi: String,
+}
+
+/// What a goal's entry for one 年度 says: the editable columns of a 資料4-1 row, as read from a file
+/// (`ingest::plan::EntryRecord`), stored and edited (`store::plan::Entry`, the change log's before and
+/// after JSON) and reported (flattened into each goal of the report's JSON). Empty text cells are
+/// empty strings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EntryFields {
+    /// 取組 of the year.
+    pub action: String,
+    /// 新規/継続/拡充 of the year's action; `None` when blank or `-`.
+    pub status: Option<Status>,
+    /// 達成時期, free text (年度内, 夏頃, 年内, 6月 …).
+    pub due: String,
+    /// 実績・課題.
+    pub result: String,
+    /// 評価.
+    pub grade: Grade,
+    /// Next year's 取組 (the 教育委員会 column).
+    pub next_action: String,
+    /// 新規/継続/拡充 of next year's action.
+    pub next_status: Option<Status>,
+    /// The 学校 column's □ items ([`split_school_actions`]).
+    pub school_actions: Vec<String>,
+    /// 重点項目 of the year.
+    pub priority: bool,
+}
+
 /// Splits a 担当課 cell into divisions: separators `、` `,` `，` and line breaks; a trailing
 /// `他` / ` 他` (「文化財課 他」, "and others") becomes its own entry `他`. Entries are trimmed and
 /// empty ones dropped; order is kept.

@@ -4,7 +4,8 @@
 //! Two layouts, told apart by their headers (docs/plan-import.md):
 //! - **evaluation** (資料4-1, seed 000), one row per goal per 年度: 計画, 計画期間, 年度, 基本方針, 基本方針名,
 //!   施策, 施策名, 取組項目, 取組項目名, 概要, 目標, 目標内容, 担当課, 取組, 区分, 達成時期, 実績・課題, 評価,
-//!   次年度の取組, 次年度の区分, 学校の取組, 重点;
+//!   次年度の取組, 次年度の区分, 学校の取組, 重点 ([`EvaluationColumn`], the one table of the layout, also
+//!   used by `report::plan` to write it);
 //! - **schedule** (seed 004), one row per bar: 計画, 計画期間, 基本方針, 基本方針名, 施策, 施策名, 取組項目,
 //!   取組項目名, 目標, 目標内容, 担当課, KPIの方向, KPI, 開始, 終了, 内容.
 //!
@@ -17,8 +18,8 @@
 use crate::table::{FileError, RawRow, RowError, Table};
 use gigaops_domain::calendar::YearMonth;
 use gigaops_domain::plan::{
-    split_divisions, split_school_actions, Grade, KpiDirection, Level, Period, PlanCode, Status, GRADE_EXPECTED,
-    KPI_DIRECTION_EXPECTED, PERIOD_EXPECTED, STATUS_EXPECTED,
+    split_divisions, split_school_actions, EntryFields, Grade, ItemFields, KpiDirection, Level, Period, PlanCode,
+    Status, GRADE_EXPECTED, KPI_DIRECTION_EXPECTED, PERIOD_EXPECTED, STATUS_EXPECTED,
 };
 use gigaops_domain::FiscalYear;
 use std::collections::{BTreeMap, HashMap};
@@ -52,54 +53,75 @@ pub const START: &[&str] = &["開始", "開始月", "start"];
 pub const END: &[&str] = &["終了", "終了月", "end"];
 pub const LABEL: &[&str] = &["内容", "label"];
 
-/// The columns of the evaluation layout in export order (the first alias of each is the label
-/// written by `report::plan`).
-pub const EVALUATION_COLUMNS: &[&[&str]] = &[
-    PLAN,
-    PERIOD,
-    FISCAL_YEAR,
-    POLICY,
-    POLICY_TITLE,
-    MEASURE,
-    MEASURE_TITLE,
-    INITIATIVE,
-    INITIATIVE_TITLE,
-    SUMMARY,
-    GOAL,
-    GOAL_TEXT,
-    DIVISIONS,
-    ACTION,
-    STATUS,
-    DUE,
-    RESULT,
-    GRADE,
-    NEXT_ACTION,
-    NEXT_STATUS,
-    SCHOOL_ACTIONS,
-    PRIORITY,
-];
-/// Columns an evaluation file must have (計画, 計画期間 and 重点 may be absent).
-const EVALUATION_REQUIRED: &[&[&str]] = &[
-    FISCAL_YEAR,
-    POLICY,
-    POLICY_TITLE,
-    MEASURE,
-    MEASURE_TITLE,
-    INITIATIVE,
-    INITIATIVE_TITLE,
-    SUMMARY,
-    GOAL,
-    GOAL_TEXT,
-    DIVISIONS,
-    ACTION,
-    STATUS,
-    DUE,
-    RESULT,
-    GRADE,
-    NEXT_ACTION,
-    NEXT_STATUS,
-    SCHOOL_ACTIONS,
-];
+/// Defines [`EvaluationColumn`] from one list of `Variant => ALIASES` in file order: the enum, its
+/// [`ALL`](EvaluationColumn::ALL) and its [`aliases`](EvaluationColumn::aliases).
+macro_rules! evaluation_columns {
+    ($($column:ident => $aliases:ident),+ $(,)?) => {
+        /// A column of the evaluation layout (資料4-1), in file order: the one table of that layout,
+        /// read here and written by `report::plan` (CSV and XLSX), so export → import → export gives
+        /// the same bytes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EvaluationColumn {
+            $($column),+
+        }
+
+        impl EvaluationColumn {
+            /// Every column, in file order ([`index`](Self::index) is the position here).
+            pub const ALL: &'static [EvaluationColumn] = &[$(EvaluationColumn::$column),+];
+
+            /// The header labels accepted for the column (compared after `normalize_header`); the
+            /// first is the label written.
+            pub const fn aliases(self) -> &'static [&'static str] {
+                match self {
+                    $(EvaluationColumn::$column => $aliases),+
+                }
+            }
+        }
+    };
+}
+
+evaluation_columns! {
+    Plan => PLAN,
+    Period => PERIOD,
+    FiscalYear => FISCAL_YEAR,
+    Policy => POLICY,
+    PolicyTitle => POLICY_TITLE,
+    Measure => MEASURE,
+    MeasureTitle => MEASURE_TITLE,
+    Initiative => INITIATIVE,
+    InitiativeTitle => INITIATIVE_TITLE,
+    Summary => SUMMARY,
+    Goal => GOAL,
+    GoalText => GOAL_TEXT,
+    Divisions => DIVISIONS,
+    Action => ACTION,
+    Status => STATUS,
+    Due => DUE,
+    Result => RESULT,
+    Grade => GRADE,
+    NextAction => NEXT_ACTION,
+    NextStatus => NEXT_STATUS,
+    SchoolActions => SCHOOL_ACTIONS,
+    Priority => PRIORITY,
+}
+
+impl EvaluationColumn {
+    /// The label written in the header row (`計画`, `年度`, `評価` …).
+    pub const fn label(self) -> &'static str {
+        self.aliases()[0]
+    }
+
+    /// Whether a file must have the column (計画, 計画期間 and 重点 may be absent).
+    pub const fn required(self) -> bool {
+        !matches!(self, EvaluationColumn::Plan | EvaluationColumn::Period | EvaluationColumn::Priority)
+    }
+
+    /// The column's position in a written file (0-based, its place in [`ALL`](Self::ALL)).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// The columns of the schedule layout in export order.
 pub const SCHEDULE_COLUMNS: &[&[&str]] = &[
     PLAN,
@@ -134,45 +156,15 @@ pub enum Layout {
     Schedule,
 }
 
-/// A policy, measure, initiative or goal of the plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemRecord {
-    pub code: PlanCode,
-    /// Title (基本方針名, 施策名, 取組項目名) or, for a goal, its text (令和9年度までの目標).
-    pub title: String,
-    /// 概要 of an initiative; empty otherwise.
-    pub summary: String,
-    /// 担当課 of a goal, in order; empty for other levels.
-    pub divisions: Vec<String>,
-    /// KPI direction of a goal (schedule layout).
-    pub kpi_direction: Option<KpiDirection>,
-    /// KPI text of a goal (schedule layout); empty when none.
-    pub kpi: String,
-}
-
-/// One goal's entry for one 年度 (one row of 資料4-1). Empty text cells are empty strings.
+/// One goal's entry for one 年度 (one row of 資料4-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryRecord {
     /// Row number in the file (header = 1).
     pub row: usize,
     pub fiscal_year: FiscalYear,
     pub goal: PlanCode,
-    /// 取組 of the year.
-    pub action: String,
-    /// 新規/継続/拡充 of the year's action; `None` when blank or `-`.
-    pub status: Option<Status>,
-    /// 達成時期, free text (年度内, 夏頃, 年内, 6月 …).
-    pub due: String,
-    /// 実績・課題.
-    pub result: String,
-    pub grade: Grade,
-    /// Next year's 取組 (the 教育委員会 column).
-    pub next_action: String,
-    pub next_status: Option<Status>,
-    /// The 学校 column's □ items ([`split_school_actions`]).
-    pub school_actions: Vec<String>,
-    /// 重点項目 of the year.
-    pub priority: bool,
+    /// The row's 取組 … 重点 columns.
+    pub fields: EntryFields,
 }
 
 /// One bar of a goal's schedule.
@@ -198,7 +190,7 @@ pub struct PlanFile {
     /// Label of the 年度 column as written in the file (for messages about years).
     pub year_column: String,
     /// Every item named by the file, in code order.
-    pub items: Vec<ItemRecord>,
+    pub items: Vec<ItemFields>,
     /// Evaluation layout: the entries, in file order.
     pub entries: Vec<EntryRecord>,
     /// Schedule layout: the bars, in file order.
@@ -233,11 +225,11 @@ pub fn layout(table: &Table) -> Layout {
 /// file's 計画期間, two different titles for one code, months that run backwards.
 pub fn read(table: &mut Table) -> Result<PlanFile, ReadError> {
     let layout = layout(table);
-    let required = match layout {
-        Layout::Evaluation => EVALUATION_REQUIRED,
-        Layout::Schedule => SCHEDULE_REQUIRED,
+    let required: Vec<&[&str]> = match layout {
+        Layout::Evaluation => EvaluationColumn::ALL.iter().filter(|c| c.required()).map(|c| c.aliases()).collect(),
+        Layout::Schedule => SCHEDULE_REQUIRED.to_vec(),
     };
-    let missing: Vec<&[&str]> = required.iter().copied().filter(|a| table.column(a).is_none()).collect();
+    let missing: Vec<&[&str]> = required.into_iter().filter(|a| table.column(a).is_none()).collect();
     if !missing.is_empty() {
         return Err(table.missing_columns(&missing).into());
     }
@@ -571,15 +563,17 @@ fn read_row(r: &Row<'_>, st: &mut State) {
                         row: r.raw.row,
                         fiscal_year,
                         goal,
-                        action: r.get(c.action).to_string(),
-                        status: status_v,
-                        due: r.get(c.due).to_string(),
-                        result: r.get(c.result).to_string(),
-                        grade,
-                        next_action: r.get(c.next_action).to_string(),
-                        next_status,
-                        school_actions: split_school_actions(r.get(c.school)),
-                        priority,
+                        fields: EntryFields {
+                            action: r.get(c.action).to_string(),
+                            status: status_v,
+                            due: r.get(c.due).to_string(),
+                            result: r.get(c.result).to_string(),
+                            grade,
+                            next_action: r.get(c.next_action).to_string(),
+                            next_status,
+                            school_actions: split_school_actions(r.get(c.school)),
+                            priority,
+                        },
                     });
                 }
             }
@@ -632,12 +626,12 @@ impl State {
             self.errors.sort_by_key(|e| e.row);
             return Err(ReadError::Rows(self.errors));
         }
-        let mut items: Vec<ItemRecord> = self
+        let mut items: Vec<ItemFields> = self
             .referenced
             .keys()
             .map(|code| {
                 let attrs = self.goals.get(code);
-                ItemRecord {
+                ItemFields {
                     code: *code,
                     title: self.titles.get(code).map(|d| d.value.clone()).unwrap_or_default(),
                     summary: self.summaries.get(code).map(|d| d.value.clone()).unwrap_or_default(),
@@ -666,30 +660,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const EVAL: &[&str] = &[
-        "計画",
-        "計画期間",
-        "年度",
-        "基本方針",
-        "基本方針名",
-        "施策",
-        "施策名",
-        "取組項目",
-        "取組項目名",
-        "概要",
-        "目標",
-        "目標内容",
-        "担当課",
-        "取組",
-        "区分",
-        "達成時期",
-        "実績・課題",
-        "評価",
-        "次年度の取組",
-        "次年度の区分",
-        "学校の取組",
-        "重点",
-    ];
+    /// The header of the evaluation layout, as written.
+    fn eval() -> Vec<&'static str> {
+        EvaluationColumn::ALL.iter().map(|c| c.label()).collect()
+    }
 
     fn table(headers: &[&str], rows: &[&[&str]]) -> Table {
         Table::from_rows(
@@ -759,7 +733,7 @@ mod tests {
         let r2 = row("2023", "B", "◯", "新規");
         let r3 = row("R5", "1-(1)-①-C", "〇", "-");
         let r4 = row("2023", "1-(1)-①-D", "‐", "拡充");
-        let mut t = table(EVAL, &[&r1, &r2, &r3, &r4]);
+        let mut t = table(&eval(), &[&r1, &r2, &r3, &r4]);
         let f = read(&mut t).unwrap();
         assert_eq!(f.layout, Layout::Evaluation);
         assert_eq!(f.plan_name.as_deref(), Some("仙台市計画"));
@@ -767,12 +741,12 @@ mod tests {
         assert_eq!(f.items.len(), 3 + 4);
         assert_eq!(f.items[2].summary, "概要1");
         assert_eq!(f.items[3].divisions, ["教育指導課", "教育センター"]);
-        let grades: Vec<Grade> = f.entries.iter().map(|e| e.grade).collect();
+        let grades: Vec<Grade> = f.entries.iter().map(|e| e.fields.grade).collect();
         assert_eq!(grades, [Grade::Good, Grade::Good, Grade::Good, Grade::Ungraded]);
         assert_eq!(f.entries[1].goal.to_string(), "1-(1)-①-B");
-        assert_eq!(f.entries[2].status, None);
-        assert_eq!(f.entries[0].school_actions, ["学校1", "学校2"]);
-        assert_eq!(f.entries[0].next_status, Some(Status::Expanded));
+        assert_eq!(f.entries[2].fields.status, None);
+        assert_eq!(f.entries[0].fields.school_actions, ["学校1", "学校2"]);
+        assert_eq!(f.entries[0].fields.next_status, Some(Status::Expanded));
     }
 
     #[test]
@@ -783,7 +757,7 @@ mod tests {
         let dup = row("2023", "1-(1)-①-B", "○", "継続");
         let orphan = row("2023", "1-(1)-⑨-A", "○", "継続");
         let out_of_period = row("2030", "1-(1)-①-E", "○", "継続");
-        let mut t = table(EVAL, &[&r1, &bad_grade, &bad_status, &dup, &orphan, &out_of_period]);
+        let mut t = table(&eval(), &[&r1, &bad_grade, &bad_status, &dup, &orphan, &out_of_period]);
         let Err(ReadError::Rows(errs)) = read(&mut t) else { panic!("expected row errors") };
         let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert!(msgs.iter().any(|m| m.starts_with("plan.csv:3:評価: × — 評価（◎、○、△")), "{msgs:#?}");
@@ -896,7 +870,7 @@ mod tests {
         assert_eq!((count(Level::Goal), f.entries.len()), (53, 53));
         assert_eq!(f.period.unwrap().to_string(), "R5-R9");
         let sp = f.entries.iter().find(|e| e.goal.to_string() == "1-(3)-③-A").unwrap();
-        assert_eq!(sp.school_actions[0], "【特別支援学校】");
+        assert_eq!(sp.fields.school_actions[0], "【特別支援学校】");
         let vr = f.items.iter().find(|i| i.code.to_string() == "1-(2)-⑤-A").unwrap();
         assert_eq!(vr.divisions, ["生涯学習課", "文化財課", "他"]);
 
@@ -909,7 +883,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_cells_never_panic(cells in proptest::collection::vec("\\PC{0,12}", 22)) {
-            let mut t = Table::from_rows("x.csv", EVAL.iter().map(|s| s.to_string()).collect(), vec![cells]);
+            let mut t = Table::from_rows("x.csv", eval().iter().map(|s| s.to_string()).collect(), vec![cells]);
             match read(&mut t) {
                 Ok(f) => prop_assert!(f.entries.len() <= 1),
                 Err(ReadError::Rows(e)) => prop_assert!(!e.is_empty()),

@@ -9,9 +9,11 @@
 use crate::ReportError;
 use askama::Template;
 use gigaops_domain::calendar::YearMonth;
-use gigaops_domain::plan::{join_school_actions, Grade, GradeCounts, KpiDirection, Level, PlanCode, Status};
+use gigaops_domain::plan::{
+    join_school_actions, EntryFields, Grade, GradeCounts, ItemFields, KpiDirection, Level, PlanCode, Status,
+};
 use gigaops_domain::FiscalYear;
-use gigaops_ingest::plan::{EVALUATION_COLUMNS, SCHEDULE_COLUMNS};
+use gigaops_ingest::plan::{EvaluationColumn, SCHEDULE_COLUMNS};
 use gigaops_store::plan::{self as store_plan, Plan};
 use rust_xlsxwriter::{Color, DocProperties, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
 use serde::Serialize;
@@ -78,16 +80,9 @@ pub struct GoalReport {
     pub text: String,
     /// 担当課.
     pub divisions: Vec<String>,
-    pub action: String,
-    pub status: Option<Status>,
-    /// 達成時期.
-    pub due: String,
-    pub result: String,
-    pub grade: Grade,
-    pub next_action: String,
-    pub next_status: Option<Status>,
-    pub school_actions: Vec<String>,
-    pub priority: bool,
+    /// action, status, due, result, grade, next_action, next_status, school_actions, priority.
+    #[serde(flatten)]
+    pub fields: EntryFields,
     /// The grade of the previous year, if the goal had an entry then.
     pub previous_grade: Option<Grade>,
 }
@@ -114,7 +109,7 @@ fn assemble(
     entries: &[store_plan::Entry],
     previous: &[store_plan::Entry],
 ) -> PlanReport {
-    let by_code: HashMap<PlanCode, &store_plan::Item> = items.iter().map(|i| (i.code, i)).collect();
+    let by_code: HashMap<PlanCode, &ItemFields> = items.iter().map(|i| (i.fields.code, &i.fields)).collect();
     let prev: HashMap<&str, Grade> = previous.iter().map(|e| (e.goal.as_str(), e.fields.grade)).collect();
     let title = |c: Option<PlanCode>| c.and_then(|c| by_code.get(&c)).map(|i| i.title.clone()).unwrap_or_default();
     let mut policies: Vec<PolicyReport> = Vec::new();
@@ -155,15 +150,7 @@ fn assemble(
             code: code.to_string(),
             text: goal.map(|g| g.title.clone()).unwrap_or_default(),
             divisions: goal.map(|g| g.divisions.clone()).unwrap_or_default(),
-            action: e.fields.action.clone(),
-            status: e.fields.status,
-            due: e.fields.due.clone(),
-            result: e.fields.result.clone(),
-            grade: e.fields.grade,
-            next_action: e.fields.next_action.clone(),
-            next_status: e.fields.next_status,
-            school_actions: e.fields.school_actions.clone(),
-            priority: e.fields.priority,
+            fields: e.fields.clone(),
             previous_grade: prev.get(e.goal.as_str()).copied(),
         });
     }
@@ -234,49 +221,48 @@ impl PlanReport {
         v
     }
 
-    /// The cells of one goal row in the evaluation import layout ([`EVALUATION_COLUMNS`]).
-    fn layout_row(&self, f: &Flat<'_>) -> Vec<String> {
+    /// The cell of one goal row in column `c` of the evaluation import layout.
+    fn layout_cell(&self, f: &Flat<'_>, c: EvaluationColumn) -> String {
+        use EvaluationColumn as C;
         let g = f.goal;
-        vec![
-            self.plan.clone(),
-            self.period.clone(),
-            self.fiscal_year.to_string(),
-            f.policy.code.clone(),
-            f.policy.title.clone(),
-            f.measure.code.clone(),
-            f.measure.title.clone(),
-            f.initiative.code.clone(),
-            f.initiative.title.clone(),
-            f.initiative.summary.clone(),
-            g.code.clone(),
-            g.text.clone(),
-            g.divisions.join("、"),
-            g.action.clone(),
-            status_ja(g.status).to_string(),
-            g.due.clone(),
-            g.result.clone(),
-            g.grade.symbol().to_string(),
-            g.next_action.clone(),
-            status_ja(g.next_status).to_string(),
-            join_school_actions(&g.school_actions),
-            if g.priority { "○" } else { "" }.to_string(),
-        ]
+        let e = &g.fields;
+        match c {
+            C::Plan => self.plan.clone(),
+            C::Period => self.period.clone(),
+            C::FiscalYear => self.fiscal_year.to_string(),
+            C::Policy => f.policy.code.clone(),
+            C::PolicyTitle => f.policy.title.clone(),
+            C::Measure => f.measure.code.clone(),
+            C::MeasureTitle => f.measure.title.clone(),
+            C::Initiative => f.initiative.code.clone(),
+            C::InitiativeTitle => f.initiative.title.clone(),
+            C::Summary => f.initiative.summary.clone(),
+            C::Goal => g.code.clone(),
+            C::GoalText => g.text.clone(),
+            C::Divisions => g.divisions.join("、"),
+            C::Action => e.action.clone(),
+            C::Status => status_ja(e.status).to_string(),
+            C::Due => e.due.clone(),
+            C::Result => e.result.clone(),
+            C::Grade => e.grade.symbol().to_string(),
+            C::NextAction => e.next_action.clone(),
+            C::NextStatus => status_ja(e.next_status).to_string(),
+            C::SchoolActions => join_school_actions(&e.school_actions),
+            C::Priority => if e.priority { "○" } else { "" }.to_string(),
+        }
+    }
+
+    /// The cells of one goal row in the evaluation import layout ([`EvaluationColumn::ALL`] order).
+    fn layout_row(&self, f: &Flat<'_>) -> Vec<String> {
+        EvaluationColumn::ALL.iter().map(|c| self.layout_cell(f, *c)).collect()
     }
 
     /// The table as CSV in the import layout: UTF-8 with BOM, CRLF, header labels of
-    /// [`EVALUATION_COLUMNS`], one row per goal, every hierarchy cell written (no carry-down).
+    /// [`EvaluationColumn`], one row per goal, every hierarchy cell written (no carry-down).
     /// Importing this file and exporting again gives the same bytes.
     pub fn to_csv(&self) -> Vec<u8> {
-        let mut out = crate::render::UTF8_BOM.to_vec();
-        {
-            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
-            w.write_record(EVALUATION_COLUMNS.iter().map(|a| a[0])).expect("CSV to memory");
-            for f in self.flat() {
-                w.write_record(self.layout_row(&f)).expect("CSV to memory");
-            }
-            w.flush().expect("CSV to memory");
-        }
-        out
+        let labels = EvaluationColumn::ALL.iter().map(|c| c.label());
+        layout_csv(labels, self.flat().iter().map(|f| self.layout_row(f)))
     }
 
     /// The workbook: sheet 「資料4-1」 in the import layout (header in row 1, repeated on every printed
@@ -291,9 +277,9 @@ impl PlanReport {
         let sheet = wb.add_worksheet();
         sheet.set_name("資料4-1")?;
         page_setup(sheet, &self.title())?;
-        for (c, aliases) in EVALUATION_COLUMNS.iter().enumerate() {
-            sheet.write_string_with_format(0, c as u16, aliases[0], &f.header)?;
-            sheet.set_column_width(c as u16, EVALUATION_WIDTHS.get(c).copied().unwrap_or(12.0))?;
+        for &c in EvaluationColumn::ALL {
+            sheet.write_string_with_format(0, c.index() as u16, c.label(), &f.header)?;
+            sheet.set_column_width(c.index() as u16, column_width(c))?;
         }
         let flat = self.flat();
         for (i, fl) in flat.iter().enumerate() {
@@ -301,12 +287,17 @@ impl PlanReport {
                 sheet.write_string_with_format(i as u32 + 1, c as u16, v, &f.cell)?;
             }
         }
-        // merge hierarchy columns (policy 3–4, measure 5–6, initiative 7–9) over their goals
-        let groups: [(usize, &[u16]); 3] = [(0, &[3, 4]), (1, &[5, 6]), (2, &[7, 8, 9])];
+        // merge the hierarchy columns (policy, measure, initiative with its 概要) over their goals
+        use EvaluationColumn as C;
+        let groups: [(Level, &[EvaluationColumn]); 3] = [
+            (Level::Policy, &[C::Policy, C::PolicyTitle]),
+            (Level::Measure, &[C::Measure, C::MeasureTitle]),
+            (Level::Initiative, &[C::Initiative, C::InitiativeTitle, C::Summary]),
+        ];
         for (level, cols) in groups {
             let key = |fl: &Flat<'_>| match level {
-                0 => fl.policy.code.clone(),
-                1 => fl.measure.code.clone(),
+                Level::Policy => fl.policy.code.clone(),
+                Level::Measure => fl.measure.code.clone(),
                 _ => fl.initiative.code.clone(),
             };
             let mut start = 0;
@@ -317,9 +308,9 @@ impl PlanReport {
                     end += 1;
                 }
                 if end > start {
-                    let row = self.layout_row(&flat[start]);
                     for &c in cols {
-                        sheet.merge_range(start as u32 + 1, c, end as u32 + 1, c, &row[c as usize], &f.cell)?;
+                        let (first, last, col) = (start as u32 + 1, end as u32 + 1, c.index() as u16);
+                        sheet.merge_range(first, col, last, col, &self.layout_cell(&flat[start], c), &f.cell)?;
                     }
                 }
                 start = end + 1;
@@ -395,15 +386,15 @@ impl PlanReport {
                             letter: g.code.rsplit('-').next().unwrap_or_default().to_string(),
                             text: g.text.clone(),
                             divisions: g.divisions.join("、"),
-                            action: g.action.clone(),
-                            status: status_ja(g.status),
-                            due: g.due.clone(),
-                            result: g.result.clone(),
-                            grade: if g.grade == Grade::Ungraded { "-" } else { g.grade.symbol() },
-                            next_action: g.next_action.clone(),
-                            next_status: status_ja(g.next_status),
-                            school: g.school_actions.iter().map(|s| display_school_action(s)).collect(),
-                            priority: g.priority,
+                            action: g.fields.action.clone(),
+                            status: status_ja(g.fields.status),
+                            due: g.fields.due.clone(),
+                            result: g.fields.result.clone(),
+                            grade: if g.fields.grade == Grade::Ungraded { "-" } else { g.fields.grade.symbol() },
+                            next_action: g.fields.next_action.clone(),
+                            next_status: status_ja(g.fields.next_status),
+                            school: g.fields.school_actions.iter().map(|s| display_school_action(s)).collect(),
+                            priority: g.fields.priority,
                         });
                     }
                 }
@@ -449,11 +440,44 @@ fn period_last(period: &str) -> Option<FiscalYear> {
     gigaops_domain::plan::Period::parse(period).map(|p| p.last)
 }
 
-/// Column widths of the 資料4-1 sheet (Excel units), in [`EVALUATION_COLUMNS`] order.
-const EVALUATION_WIDTHS: [f64; 22] = [
-    16.0, 8.0, 6.0, 6.0, 24.0, 7.0, 18.0, 8.0, 20.0, 30.0, 10.0, 30.0, 14.0, 30.0, 6.0, 8.0, 26.0, 5.0, 30.0, 7.0,
-    28.0, 5.0,
-];
+/// Width of a column of the 資料4-1 sheet (Excel units).
+fn column_width(c: EvaluationColumn) -> f64 {
+    use EvaluationColumn as C;
+    match c {
+        C::Plan => 16.0,
+        C::Period => 8.0,
+        C::FiscalYear | C::Policy | C::Status => 6.0,
+        C::Grade | C::Priority => 5.0,
+        C::PolicyTitle => 24.0,
+        C::Measure | C::NextStatus => 7.0,
+        C::MeasureTitle => 18.0,
+        C::Initiative | C::Due => 8.0,
+        C::InitiativeTitle => 20.0,
+        C::Summary | C::GoalText | C::Action | C::NextAction => 30.0,
+        C::Goal => 10.0,
+        C::Divisions => 14.0,
+        C::Result => 26.0,
+        C::SchoolActions => 28.0,
+    }
+}
+
+/// A CSV in an import layout: UTF-8 with BOM (so Excel reads the Japanese), CRLF, the header labels,
+/// then the rows.
+fn layout_csv<S: AsRef<[u8]>>(
+    labels: impl IntoIterator<Item = S>,
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Vec<u8> {
+    let mut out = crate::render::UTF8_BOM.to_vec();
+    {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
+        w.write_record(labels).expect("CSV to memory");
+        for row in rows {
+            w.write_record(&row).expect("CSV to memory");
+        }
+        w.flush().expect("CSV to memory");
+    }
+    out
+}
 
 struct XlsxFormats {
     header: Format,
@@ -579,10 +603,11 @@ pub async fn build_schedule(
 ) -> Result<ScheduleReport, gigaops_store::StoreError> {
     let items = store_plan::items(store, plan.id).await?;
     let bars = store_plan::bars(store, plan.id).await?;
-    let by_code: HashMap<PlanCode, &store_plan::Item> = items.iter().map(|i| (i.code, i)).collect();
+    let by_code: HashMap<PlanCode, &ItemFields> = items.iter().map(|i| (i.fields.code, &i.fields)).collect();
     let title = |c: Option<PlanCode>| c.and_then(|c| by_code.get(&c)).map(|i| i.title.clone()).unwrap_or_default();
     let goals = items
         .iter()
+        .map(|i| &i.fields)
         .filter(|i| i.code.level() == Level::Goal)
         .filter_map(|g| {
             let mine: Vec<ScheduleBarReport> = bars
@@ -638,40 +663,31 @@ impl ScheduleReport {
     /// The bars as CSV in the schedule import layout ([`SCHEDULE_COLUMNS`]), one row per bar, every
     /// cell written. Import → export gives the same bytes.
     pub fn to_csv(&self) -> Vec<u8> {
-        let mut out = crate::render::UTF8_BOM.to_vec();
-        {
-            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
-            w.write_record(SCHEDULE_COLUMNS.iter().map(|a| a[0])).expect("CSV to memory");
-            for g in &self.goals {
-                let code: PlanCode = g.code.parse().expect("stored codes parse");
-                let policy = code.at(Level::Policy).map(|c| c.to_string()).unwrap_or_default();
-                let measure = code.at(Level::Measure).map(|c| c.to_string()).unwrap_or_default();
-                let initiative = code.at(Level::Initiative).map(|c| c.to_string()).unwrap_or_default();
-                for b in &g.bars {
-                    w.write_record([
-                        self.plan.as_str(),
-                        self.period.as_str(),
-                        &policy,
-                        &g.policy,
-                        &measure,
-                        &g.measure,
-                        &initiative,
-                        &g.title,
-                        &g.code,
-                        &g.text,
-                        &g.divisions.join("、"),
-                        g.kpi_direction.map_or("", KpiDirection::symbol),
-                        &g.kpi,
-                        &b.start,
-                        &b.end,
-                        &b.label,
-                    ])
-                    .expect("CSV to memory");
-                }
-            }
-            w.flush().expect("CSV to memory");
-        }
-        out
+        let rows = self.goals.iter().flat_map(|g| {
+            let code: Option<PlanCode> = g.code.parse().ok();
+            let at = |l: Level| code.and_then(|c| c.at(l)).map(|c| c.to_string()).unwrap_or_default();
+            let lead = [
+                self.plan.clone(),
+                self.period.clone(),
+                at(Level::Policy),
+                g.policy.clone(),
+                at(Level::Measure),
+                g.measure.clone(),
+                at(Level::Initiative),
+                g.title.clone(),
+                g.code.clone(),
+                g.text.clone(),
+                g.divisions.join("、"),
+                g.kpi_direction.map_or("", KpiDirection::symbol).to_string(),
+                g.kpi.clone(),
+            ];
+            g.bars.iter().map(move |b| {
+                let mut row = lead.to_vec();
+                row.extend([b.start.clone(), b.end.clone(), b.label.clone()]);
+                row
+            })
+        });
+        layout_csv(SCHEDULE_COLUMNS.iter().map(|a| a[0]), rows)
     }
 
     /// The schedule sheet: 目標, 内容, 担当課, then one column per month of the period (headed

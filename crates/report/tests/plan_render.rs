@@ -143,7 +143,7 @@ async fn comparison_with_the_previous_year() {
     assert_eq!((r.grade_counts.good, r.grade_counts.insufficient), (33, 1));
     assert_eq!(r.policies[0].previous_grade_counts.unwrap().good, 23);
     let a = &r.policies[0].measures[0].initiatives[0].goals[0];
-    assert_eq!((a.grade.as_str(), a.previous_grade.map(|g| g.as_str())), ("insufficient", Some("good")));
+    assert_eq!((a.fields.grade.as_str(), a.previous_grade.map(|g| g.as_str())), ("insufficient", Some("good")));
     let t = r.summary_table();
     assert_eq!(t.rows[0].last().unwrap().display(), "-1");
 }

@@ -13,37 +13,16 @@ use crate::imports::{record_run, ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use gigaops_domain::calendar::YearMonth;
-use gigaops_domain::plan::{Grade, KpiDirection, Level, Period, PlanCode, Status};
+pub use gigaops_domain::plan::EntryFields;
+use gigaops_domain::plan::{Grade, ItemFields, KpiDirection, Level, Period, PlanCode, Status};
 use gigaops_domain::FiscalYear;
-use gigaops_ingest::plan::{Layout, PlanFile};
+use gigaops_ingest::plan::{Layout, PlanFile, ReadError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-
-/// What a goal's entry for one year says: the editable part of a 資料4-1 row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntryFields {
-    /// 取組 of the year.
-    pub action: String,
-    /// 新規/継続/拡充 of the year's action.
-    pub status: Option<Status>,
-    /// 達成時期 (free text).
-    pub due: String,
-    /// 実績・課題.
-    pub result: String,
-    /// 評価.
-    pub grade: Grade,
-    /// Next year's 取組 (教育委員会).
-    pub next_action: String,
-    pub next_status: Option<Status>,
-    /// 学校: the □ items.
-    pub school_actions: Vec<String>,
-    /// 重点項目.
-    pub priority: bool,
-}
 
 /// A stored entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,16 +39,11 @@ pub struct Entry {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A stored plan item (policy, measure, initiative or goal).
+/// A stored plan item (policy, measure, initiative or goal): its row id and what the file gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub id: i64,
-    pub code: PlanCode,
-    pub title: String,
-    pub summary: String,
-    pub divisions: Vec<String>,
-    pub kpi_direction: Option<KpiDirection>,
-    pub kpi: String,
+    pub fields: ItemFields,
 }
 
 /// A stored schedule bar.
@@ -198,12 +172,14 @@ fn fields_of(m: &plan_entry::Model) -> EntryFields {
 fn to_item(m: &plan_item::Model) -> Option<Item> {
     Some(Item {
         id: m.id,
-        code: PlanCode::parse(&m.code).ok()?,
-        title: m.title.clone(),
-        summary: m.summary.clone(),
-        divisions: json_list(&m.divisions),
-        kpi_direction: m.kpi_direction.as_deref().and_then(KpiDirection::parse),
-        kpi: m.kpi.clone(),
+        fields: ItemFields {
+            code: PlanCode::parse(&m.code).ok()?,
+            title: m.title.clone(),
+            summary: m.summary.clone(),
+            divisions: json_list(&m.divisions),
+            kpi_direction: m.kpi_direction.as_deref().and_then(KpiDirection::parse),
+            kpi: m.kpi.clone(),
+        },
     })
 }
 
@@ -297,7 +273,7 @@ pub async fn items(store: &Store, plan_id: i64) -> Result<Vec<Item>> {
         .iter()
         .filter_map(to_item)
         .collect();
-    v.sort_by_key(|i| i.code);
+    v.sort_by_key(|i| i.fields.code);
     Ok(v)
 }
 
@@ -471,7 +447,7 @@ pub async fn may_edit(store: &Store, municipality_id: i64, editor: &Editor, goal
         return Ok(true);
     }
     let mine = divisions_of(store, municipality_id, editor.user_id).await?;
-    Ok(goal.divisions.iter().any(|d| mine.contains(d)))
+    Ok(goal.fields.divisions.iter().any(|d| mine.contains(d)))
 }
 
 /// Saves an edited entry if nobody changed it since it was read at `expected_version`.
@@ -509,8 +485,8 @@ pub async fn update_entry(
     if !may_edit(store, municipality_id, editor, &item).await? {
         return Err(StoreError::Rule(format!(
             "目標 {} の担当課（{}）に所属していないため編集できません",
-            item.code,
-            item.divisions.join("、")
+            item.fields.code,
+            item.fields.divisions.join("、")
         )));
     }
     let before = fields_of(&current);
@@ -539,7 +515,7 @@ pub async fn update_entry(
         return Err(StoreError::Conflict(format!(
             "目標 {} の{}の内容は、あなたが開いた後に {}（{}）が保存しました（版 {} → {}）。あなたの変更はまだ保存されていません。\
              最新の内容を確認し、必要な変更をもう一度入れて保存してください。",
-            item.code,
+            item.fields.code,
             fy.label_ja(),
             latest.updated_by.as_deref().unwrap_or("別の利用者"),
             latest.updated_at.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).expect("JST")).format("%Y-%m-%d %H:%M"),
@@ -623,6 +599,38 @@ pub async fn comments(store: &Store, municipality_id: i64, entry_id: i64) -> Res
         .into_iter()
         .map(|m| Comment { id: m.id, author: m.author, body: m.body, created_at: m.created_at })
         .collect())
+}
+
+/// Reads the plan file at `path` (CSV or workbook; `sheet` names the sheet, `None` = the first) with
+/// [`gigaops_ingest::plan::read`] and imports it with [`import`]: the one path of `gigaops import plan`
+/// and of the web upload (which saves the upload under its own file name first).
+///
+/// Errors: [`StoreError::Rule`] with the file's message when it cannot be read as a table or lacks
+/// required columns (the message names the file, the missing columns and the headers found);
+/// [`StoreError::Rows`] with every bad cell as `file:row:column: value — expected`; the errors of
+/// [`import`]. Nothing is written on error.
+pub async fn import_file(
+    store: &Store,
+    municipality_id: i64,
+    src: &ImportSource,
+    path: &std::path::Path,
+    sheet: Option<&str>,
+    plan_name: Option<&str>,
+) -> Result<ImportOutcome> {
+    // reading and checking a large workbook takes a while: off the async workers
+    let (owned_path, owned_sheet) = (path.to_path_buf(), sheet.map(str::to_string));
+    let read = tokio::task::spawn_blocking(move || {
+        gigaops_ingest::open_table(&owned_path, owned_sheet.as_deref())
+            .map_err(ReadError::File)
+            .and_then(|mut table| gigaops_ingest::plan::read(&mut table))
+    })
+    .await
+    .map_err(|e| StoreError::Rule(format!("{}: ファイルを読み取れませんでした（{e}）", src.file_name)))?;
+    match read {
+        Ok(file) => import(store, municipality_id, src, file, plan_name).await,
+        Err(ReadError::Rows(errors)) => Err(StoreError::Rows(errors.iter().map(ToString::to_string).collect())),
+        Err(ReadError::File(e)) => Err(StoreError::Rule(e.to_string())),
+    }
 }
 
 /// Imports a checked plan file (either layout) in one transaction, idempotently by item code and
@@ -795,17 +803,7 @@ pub async fn import(
                 .map(|m| ((m.item_id, m.fiscal_year), m))
                 .collect();
             for e in &file.entries {
-                let fields = EntryFields {
-                    action: e.action.clone(),
-                    status: e.status,
-                    due: e.due.clone(),
-                    result: e.result.clone(),
-                    grade: e.grade,
-                    next_action: e.next_action.clone(),
-                    next_status: e.next_status,
-                    school_actions: e.school_actions.clone(),
-                    priority: e.priority,
-                };
+                let fields = &e.fields;
                 let iid = item_id(&e.goal);
                 match existing.get(&(iid, e.fiscal_year.0)) {
                     None => {
@@ -837,14 +835,14 @@ pub async fn import(
                             1,
                             ("import", src.imported_by.as_deref()),
                             None,
-                            &fields,
+                            fields,
                         )
                         .await?;
                         out.inserted += 1;
                     }
                     Some(cur) => {
                         let before = fields_of(cur);
-                        if before == fields {
+                        if before == *fields {
                             if changed_items.contains_key(&e.goal) {
                                 out.updated += 1;
                             } else {
@@ -873,7 +871,7 @@ pub async fn import(
                             cur.version + 1,
                             ("import", src.imported_by.as_deref()),
                             Some(&before),
-                            &fields,
+                            fields,
                         )
                         .await?;
                         out.updated += 1;

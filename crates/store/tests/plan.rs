@@ -61,7 +61,7 @@ async fn sendai_imports_idempotently_with_the_document_counts() {
         let pl = plan::find_plan(&store, m, None, Some(FiscalYear(2023))).await.unwrap();
         assert_eq!((pl.name.as_str(), pl.period.to_string()), ("仙台市学校教育情報化推進計画", "R5-R9".into()));
         let items = plan::items(&store, pl.id).await.unwrap();
-        let count = |l: Level| items.iter().filter(|i| i.code.level() == l).count();
+        let count = |l: Level| items.iter().filter(|i| i.fields.code.level() == l).count();
         assert_eq!(
             [count(Level::Policy), count(Level::Measure), count(Level::Initiative), count(Level::Goal)],
             [4, 7, 25, 53]
@@ -98,7 +98,14 @@ async fn bad_years_and_locked_years_write_nothing() {
         assert_eq!(errs, ["next.csv:3:年度: 2030 — 計画期間 R5-R9 内の年度"], "{b:?}");
         let pid = plan::find_plan(&store, m, None, None).await.unwrap().id;
         assert_eq!(
-            plan::items(&store, pid).await.unwrap().iter().find(|i| i.code.to_string() == "1").unwrap().title,
+            plan::items(&store, pid)
+                .await
+                .unwrap()
+                .iter()
+                .find(|i| i.fields.code.to_string() == "1")
+                .unwrap()
+                .fields
+                .title,
             "児童生徒が、ICTを適切に使いこなし、生涯学び続けるための資質・能力の育成",
             "nothing written"
         );
@@ -204,7 +211,7 @@ async fn chuo_schedule_imports_bars_idempotently() {
         assert_eq!((bars[0].goal.to_string(), bars[0].label.as_str()), ("1-(1)-①-A".into(), "契約準備・調達・設定"));
         assert_eq!((bars[0].start.to_string(), bars[0].end.to_string()), ("2025-04".into(), "2026-03".into()));
         let items = plan::items(&store, pl.id).await.unwrap();
-        let marked = items.iter().filter(|i| i.kpi_direction.is_some()).count();
-        assert_eq!((items.iter().filter(|i| i.code.level() == Level::Goal).count(), marked), (19, 7));
+        let marked = items.iter().filter(|i| i.fields.kpi_direction.is_some()).count();
+        assert_eq!((items.iter().filter(|i| i.fields.code.level() == Level::Goal).count(), marked), (19, 7));
     }
 }

@@ -3,18 +3,22 @@
 //! Every session (anonymous ones too, for the login form) holds one random token: 32 bytes from
 //! the OS, hex-encoded, under the session key [`SESSION_KEY`]. Every form renders it as the hidden
 //! field `csrf_token` (see [`token`]). The [`verify`] middleware runs on *every* request with a
-//! state-changing method (POST, PUT, PATCH, DELETE): the token must come in the form field
-//! `csrf_token` (URL-encoded forms) or the `X-CSRF-Token` header, and must equal the session's;
-//! otherwise the request ends with 403 ([`AppError::Csrf`]) before any handler runs. The token
-//! is replaced at login and dropped with the session at logout.
+//! state-changing method (POST, PUT, PATCH, DELETE): the token must come in the `X-CSRF-Token`
+//! header or in the form field `csrf_token` — of a URL-encoded form (`application/x-www-form-urlencoded`,
+//! body read up to 2 MiB) or of a file upload (`multipart/form-data`, body read up to
+//! [`MAX_UPLOAD_BYTES`] and its fields parsed with `multer`) — and must equal the session's;
+//! otherwise the request ends with 403 ([`AppError::Csrf`]) before any handler runs. A body over
+//! its limit ends with 413 ([`AppError::TooLarge`]). The body is read once and handed on to the
+//! handler as it was. The token is replaced at login and dropped with the session at logout.
 
 use crate::errors::AppError;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
+use futures::StreamExt;
 use rand::RngCore;
 use std::collections::HashMap;
 use tower_sessions::Session;
@@ -25,8 +29,11 @@ pub const SESSION_KEY: &str = "csrf_token";
 pub const FORM_FIELD: &str = "csrf_token";
 /// Name of the header alternative (for scripts and htmx).
 pub const HEADER: &str = "x-csrf-token";
-/// Largest form body the check reads (2 MiB).
+/// Largest URL-encoded form body the check reads (2 MiB).
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// Largest `multipart/form-data` body (a file upload with its form fields): 20 MiB. The upload
+/// routes set the same limit for their handlers.
+pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
 
 fn new_token() -> String {
     let mut bytes = [0u8; 32];
@@ -76,36 +83,93 @@ pub async fn verify(req: Request, next: Next) -> Response {
     }
 }
 
+/// How the body of a state-changing request may carry the token.
+enum BodyKind {
+    /// `application/x-www-form-urlencoded`.
+    UrlEncoded,
+    /// `multipart/form-data` with its boundary.
+    Multipart(String),
+    /// Anything else: only the header counts.
+    Other,
+}
+
+fn body_kind(headers: &HeaderMap) -> BodyKind {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => BodyKind::UrlEncoded,
+        "multipart/form-data" => multer::parse_boundary(ct).map_or(BodyKind::Other, BodyKind::Multipart),
+        _ => BodyKind::Other,
+    }
+}
+
+/// The whole body, at most `limit` bytes. A larger body is still read to its end (up to four times
+/// the limit), so that the client gets the 413 page rather than a connection closed mid-upload.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| AppError::BadRequest("送信された内容を最後まで受け取れませんでした".into()))?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            buf.extend_from_slice(&chunk);
+        } else if seen > limit.saturating_mul(4) {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(AppError::TooLarge { limit });
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The value of the URL-encoded form field [`FORM_FIELD`].
+async fn urlencoded_token(bytes: Bytes) -> Result<Option<String>, AppError> {
+    let probe = Request::builder()
+        .method(Method::POST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(bytes))
+        .map_err(AppError::internal)?;
+    Ok(match Form::<HashMap<String, String>>::from_request(probe, &()).await {
+        Ok(Form(fields)) => fields.get(FORM_FIELD).cloned(),
+        Err(_) => None,
+    })
+}
+
+/// The value of the multipart field [`FORM_FIELD`] (the first one; a body that does not parse has none).
+async fn multipart_token(bytes: Bytes, boundary: String) -> Option<String> {
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(bytes) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(FORM_FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 async fn check(req: Request) -> Result<Request, AppError> {
     let Some(session) = req.extensions().get::<Session>().cloned() else {
         return Err(AppError::internal(anyhow::anyhow!("CSRF: session layer missing")));
     };
     let expected = session.get::<String>(SESSION_KEY).await?;
     let header_token = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    let (req, provided) = match header_token {
-        Some(t) => (req, Some(t)),
-        None if is_form => {
+    let (req, provided) = match (header_token, body_kind(req.headers())) {
+        (Some(t), _) => (req, Some(t)),
+        // nothing to compare with, or nowhere to look: the body is not read
+        (None, _) if expected.is_none() => (req, None),
+        (None, BodyKind::Other) => (req, None),
+        (None, kind) => {
             let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
-                .await
-                .map_err(|_| AppError::BadRequest("送信された内容が大きすぎます".into()))?;
-            let probe = Request::builder()
-                .method(Method::POST)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(bytes.clone()))
-                .map_err(AppError::internal)?;
-            let token = match Form::<HashMap<String, String>>::from_request(probe, &()).await {
-                Ok(Form(fields)) => fields.get(FORM_FIELD).cloned(),
-                Err(_) => None,
+            let limit = if matches!(kind, BodyKind::UrlEncoded) { MAX_FORM_BYTES } else { MAX_UPLOAD_BYTES };
+            let bytes = read_body(body, limit).await?;
+            let token = match kind {
+                BodyKind::Multipart(boundary) => multipart_token(bytes.clone(), boundary).await,
+                _ => urlencoded_token(bytes.clone()).await?,
             };
             (Request::from_parts(parts, Body::from(bytes)), token)
         }
-        None => (req, None),
     };
     match (expected, provided) {
         (Some(e), Some(p)) if same(&e, p.trim()) => Ok(req),
@@ -127,6 +191,38 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn body_kinds() {
+        let kind = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            match body_kind(&h) {
+                BodyKind::UrlEncoded => "form".to_string(),
+                BodyKind::Multipart(b) => format!("multipart {b}"),
+                BodyKind::Other => "other".to_string(),
+            }
+        };
+        assert_eq!(kind("application/x-www-form-urlencoded; charset=UTF-8"), "form");
+        assert_eq!(kind("multipart/form-data; boundary=----abc"), "multipart ----abc");
+        assert_eq!(kind("Multipart/Form-Data; boundary=\"x y\""), "multipart x y");
+        assert_eq!(kind("multipart/form-data"), "other", "no boundary: nothing to read");
+        assert_eq!(kind("application/json"), "other");
+    }
+
+    #[tokio::test]
+    async fn multipart_token_is_found_in_any_field_order() {
+        let body = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nx,y\r\n\
+                    --b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc\r\n--b--\r\n";
+        assert_eq!(multipart_token(Bytes::from(body), "b".into()).await.as_deref(), Some("abc"));
+        assert_eq!(multipart_token(Bytes::from("garbage"), "b".into()).await, None);
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused() {
+        assert_eq!(read_body(Body::from("12345"), 5).await.unwrap(), Bytes::from("12345"));
+        assert!(matches!(read_body(Body::from("123456"), 5).await, Err(AppError::TooLarge { limit: 5 })));
     }
 
     #[test]

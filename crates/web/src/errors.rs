@@ -8,6 +8,7 @@
 //!     (see [`crate::auth::Access`]);
 //!   - [`AppError::Csrf`] (403) when a state-changing request has no matching CSRF token
 //!     (see [`crate::csrf`]);
+//!   - [`AppError::TooLarge`] (413) when a request body is over its limit (see [`crate::csrf`]);
 //!   - [`AppError::BadRequest`] (400) for input the handler rejects, with a Japanese message to show;
 //!   - [`AppError::Internal`] (500) for everything else: logged with `tracing` with its whole cause
 //!     chain; the page only says that something went wrong and never shows the cause.
@@ -41,6 +42,12 @@ pub enum AppError {
     /// 403: the form's CSRF token is missing or does not match the session's.
     #[error("フォームの確認用トークンが一致しません")]
     Csrf,
+    /// 413: the body (a form or an uploaded file) is larger than `limit` bytes.
+    #[error("送信された内容が大きすぎます（上限 {} MiB）", limit / (1024 * 1024))]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// 400: the request is malformed; the message (Japanese) is shown to the user.
     #[error("{0}")]
     BadRequest(String),
@@ -70,6 +77,7 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +126,13 @@ impl IntoResponse for AppError {
                 "権限がありません",
                 "フォームの有効期限が切れたか、正しくない送信です。ページを読み込み直してから、もう一度操作してください。"
                     .into(),
+            ),
+            AppError::TooLarge { limit } => (
+                "送信された内容が大きすぎます",
+                format!(
+                    "送信できるのは {} MiB までです。ファイルを分けるか小さくしてから、もう一度送ってください。",
+                    limit / (1024 * 1024)
+                ),
             ),
             AppError::BadRequest(m) => ("入力に誤りがあります", m.clone()),
             AppError::Internal(e) => {
@@ -172,6 +187,7 @@ mod tests {
             (AppError::Forbidden, StatusCode::FORBIDDEN, "権限がありません"),
             (AppError::Csrf, StatusCode::FORBIDDEN, "権限がありません"),
             (AppError::BadRequest("年度「X」は不正です".into()), StatusCode::BAD_REQUEST, "年度「X」は不正です"),
+            (AppError::TooLarge { limit: 20 << 20 }, StatusCode::PAYLOAD_TOO_LARGE, "20 MiB までです"),
         ];
         for (e, status, text) in cases {
             let r = e.into_response();

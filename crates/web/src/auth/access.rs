@@ -8,6 +8,7 @@
 //! | [`Capability::ViewSchools`] 学校一覧 | ✓ | ✓ | ✓ | ✓ | — |
 //! | [`Capability::ViewPlan`] 推進計画の閲覧・コメント | ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | [`Capability::EditPlan`] 推進計画の編集（担当課の目標、受付中の年度） | ✓ | ✓ | — | — | — |
+//! | [`Capability::ImportPlan`] 推進計画ファイルの取込（画面からのアップロード） | ✓ | ✓ | — | — | — |
 //! | [`Capability::ManagePlanYears`] 年度の受付・ロック | ✓ | — | — | — | — |
 //!
 //! Everything is limited to the user's municipality. Reports are aggregates without school- or
@@ -32,6 +33,10 @@ pub enum Capability {
     ViewPlan,
     /// Edit plan entries (the store also checks the division and that the year is open).
     EditPlan,
+    /// Upload a plan file (資料4-1 or schedule layout) through `gigaops import plan`'s path: the roles
+    /// that edit the plan. An import is not limited to the user's divisions (like the CLI); the store
+    /// refuses locked years.
+    ImportPlan,
     /// Open and lock a plan year.
     ManagePlanYears,
 }
@@ -71,7 +76,7 @@ impl Access {
             Capability::ViewReports => true,
             Capability::ViewSchools => role != Role::Viewer,
             Capability::ViewPlan => true,
-            Capability::EditPlan => matches!(role, Role::Admin | Role::Board),
+            Capability::EditPlan | Capability::ImportPlan => matches!(role, Role::Admin | Role::Board),
             Capability::ManagePlanYears => role == Role::Admin,
         }
     }
@@ -146,6 +151,26 @@ mod tests {
             let a = user(role);
             let got = [ViewDevices, ManageFleet, ViewReports, ViewSchools].map(|c| a.allows(c));
             assert_eq!(got, want, "{role}");
+        }
+    }
+
+    #[test]
+    fn plan_capabilities() {
+        use Capability::*;
+        for (role, edit, import, years) in [
+            (Role::Admin, true, true, true),
+            (Role::Board, true, true, false),
+            (Role::School, false, false, false),
+            (Role::Support, false, false, false),
+            (Role::Viewer, false, false, false),
+        ] {
+            let a = user(role);
+            assert!(a.allows(ViewPlan), "{role}");
+            assert_eq!(
+                [a.allows(EditPlan), a.allows(ImportPlan), a.allows(ManagePlanYears)],
+                [edit, import, years],
+                "{role}"
+            );
         }
     }
 

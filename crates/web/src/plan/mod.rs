@@ -9,14 +9,17 @@
 //! | `GET /plan/entries/{id}/edit`, `POST /plan/entries/{id}` | [`entry`] — edit form; optimistic locking | EditPlan + division |
 //! | `GET /plan/entries/{id}/history`, `POST /plan/entries/{id}/comments` | [`entry`] — diff view, comments | ViewPlan |
 //! | `GET /plan/schedule?plan=…` | [`table`] — the Gantt chart (SVG) | ViewPlan |
+//! | `GET /plan/import`, `POST /plan/import` (multipart, ≤ 20 MiB) | [`upload`] — upload a plan file through `gigaops import plan`'s path; 確認のみ = dry run | ImportPlan |
 //!
 //! Division membership (担当課) and the year's state are checked in `gigaops_store::plan::update_entry`;
 //! the page only hides the edit links the user could not use.
 
 pub mod entry;
 pub mod table;
+pub mod upload;
 
 use crate::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use gigaops_domain::plan::Status;
@@ -30,6 +33,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/plan/report.json", get(table::json))
         .route("/plan/years", post(table::set_year))
         .route("/plan/schedule", get(table::schedule))
+        .route(
+            "/plan/import",
+            get(upload::form).post(upload::upload).layer(DefaultBodyLimit::max(crate::csrf::MAX_UPLOAD_BYTES)),
+        )
         .route("/plan/entries/{id}/edit", get(entry::edit))
         .route("/plan/entries/{id}", post(entry::save))
         .route("/plan/entries/{id}/history", get(entry::history))

@@ -63,6 +63,7 @@ struct TablePage {
     fiscal_year: String,
     state: &'static str,
     can_manage_years: bool,
+    can_import: bool,
     goals: Vec<GoalRow>,
     fragment: String,
     downloads: Vec<(String, &'static str)>,
@@ -73,8 +74,18 @@ pub(super) async fn page(
     me: SignedIn,
     Query(q): Query<PlanQuery>,
 ) -> AppResult<Response> {
-    let (fy, pl) = load(&state, &me, &q).await?;
     let m = me.access.municipality_id();
+    let (fy, pl) = match load(&state, &me, &q).await {
+        // nothing imported yet: those who may import land on the upload form
+        Err(AppError::NotFound)
+            if me.access.allows(Capability::ImportPlan) && plan::plans(&state.store, m).await?.is_empty() =>
+        {
+            flash(&me.session, "計画が登録されていません。資料4-1 またはスケジュールのファイルを取り込んでください。")
+                .await?;
+            return Ok(Redirect::to("/plan/import").into_response());
+        }
+        other => other?,
+    };
     let report = gigaops_report::plan::build(&state.store, &pl, fy).await?;
     let year_state = plan::year_state(&state.store, pl.id, fy).await?;
     let items = plan::items(&state.store, pl.id).await?;
@@ -93,8 +104,8 @@ pub(super) async fn page(
         };
         goals.push(GoalRow {
             code: e.goal.clone(),
-            text: item.map(|i| i.title.clone()).unwrap_or_default(),
-            divisions: item.map(|i| i.divisions.join("、")).unwrap_or_default(),
+            text: item.map(|i| i.fields.title.clone()).unwrap_or_default(),
+            divisions: item.map(|i| i.fields.divisions.join("、")).unwrap_or_default(),
             grade: e.fields.grade.symbol(),
             version: e.version,
             edit_href: editable.then(|| format!("/plan/entries/{}/edit", e.id)),
@@ -109,6 +120,7 @@ pub(super) async fn page(
         fiscal_year: fy.short_label(),
         state: year_state.label_ja(),
         can_manage_years: me.access.allows(Capability::ManagePlanYears),
+        can_import: me.access.allows(Capability::ImportPlan),
         goals,
         fragment: report.to_html_fragment(),
         downloads: vec![

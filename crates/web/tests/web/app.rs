@@ -155,6 +155,12 @@ impl TestApp {
         Page::from(c.post(self.url(path)).form(form).send().await.expect("POST")).await
     }
 
+    /// POST a `multipart/form-data` body (a file upload) built by [`multipart`].
+    pub async fn post_multipart(&self, c: &Client, path: &str, (content_type, body): (String, Vec<u8>)) -> Page {
+        Page::from(c.post(self.url(path)).header("content-type", content_type).body(body).send().await.expect("POST"))
+            .await
+    }
+
     /// GET, then follow redirects (same client, so cookies and flash messages carry).
     pub async fn follow(&self, c: &Client, mut page: Page) -> Page {
         for _ in 0..5 {
@@ -203,6 +209,31 @@ impl Page {
     pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
+}
+
+/// A `multipart/form-data` body as a browser sends it: the text `fields` in order, then the `file`
+/// field (file name, bytes). Returns the content type (with its boundary) and the body.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----gigaopsTestBoundary7d1c";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    if let Some((file_name, bytes)) = file {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// The value of the first `csrf_token` field of a page.

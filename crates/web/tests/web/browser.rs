@@ -1,6 +1,7 @@
 //! One end-to-end test in headless Chromium, driven through WebDriver (chromedriver + fantoccini):
 //! log in, read a month's count in the report, find a device with the search box, register an
-//! incident with a spare swap through the form, and see the count go up by one.
+//! incident with a spare swap through the form, and see the count go up by one; the plan scenarios
+//! (edit, lock, print; upload a plan file through the file input).
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`, `/usr/bin/chromedriver`;
 //! `CHROMEDRIVER` / `CHROMIUM` override the paths). Missing binaries fail the test: it never skips.
@@ -81,6 +82,20 @@ async fn browser(driver: &ChromeDriver) -> Client {
         .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}"))
 }
 
+/// Runs `scenario` (given the browser and the app's base URL) in a fresh headless Chromium; the
+/// browser and chromedriver end however the scenario ends, and an error fails the test.
+async fn in_browser(
+    app: &TestApp,
+    scenario: impl AsyncFnOnce(&Client, &str) -> Result<(), fantoccini::error::CmdError>,
+) {
+    let driver = start_chromedriver().await;
+    let b = browser(&driver).await;
+    let result = scenario(&b, &app.base).await;
+    let _ = b.close().await;
+    drop(driver);
+    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+}
+
 /// The 計 of `month` (e.g. `11月`) in the group's table of the report page.
 async fn month_total(b: &Client, group: &str, month: &str) -> i64 {
     let xpath = format!("//section[h2='{group}']//table//tr[th='{month}']/td[5]");
@@ -117,12 +132,7 @@ async fn open_report(b: &Client, base: &str, fy: FiscalYear) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_an_incident_in_the_browser_and_see_the_report_change() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let driver = start_chromedriver().await;
-    let b = browser(&driver).await;
-    let result = scenario(&b, &app.base).await;
-    let _ = b.close().await;
-    drop(driver);
-    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+    in_browser(&app, scenario).await;
 }
 
 async fn scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
@@ -190,12 +200,39 @@ async fn edit_a_plan_entry_lock_the_year_and_print() {
     )
     .await
     .expect("open the year");
-    let driver = start_chromedriver().await;
-    let b = browser(&driver).await;
-    let result = plan_scenario(&b, &app.base).await;
-    let _ = b.close().await;
-    drop(driver);
-    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+    in_browser(&app, plan_scenario).await;
+}
+
+/// Issue 4: the admin uploads Sendai's 資料4-1 file through the page's file input and sees the counts
+/// and then the year's table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_the_plan_file_in_the_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    in_browser(&app, upload_scenario).await;
+}
+
+async fn upload_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&format!("{base}/plan/import")).await?;
+    b.find(Locator::Id("email")).await?.send_keys(crate::app::ADMIN).await?;
+    b.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+    b.find(Locator::Css(".login-box button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("import-form")).await?;
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/sendai-r5/plan-r5.csv")
+        .canonicalize()
+        .expect("the Sendai example");
+    b.find(Locator::Id("file")).await?.send_keys(&file.display().to_string()).await?;
+    b.find(Locator::Css("#import-form button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(30)).for_element(Locator::Id("import-result")).await?;
+    assert_eq!(b.find(Locator::Id("count-inserted")).await?.text().await?, "53");
+    assert_eq!(b.find(Locator::Id("count-rows")).await?.text().await?, "53");
+    let heading = b.find(Locator::Css("#import-result h2")).await?.text().await?;
+    assert_eq!(heading, "取り込みました");
+
+    b.goto(&format!("{base}/plan?fiscal_year=R5")).await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("year-state")).await?;
+    assert_eq!(b.find_all(Locator::Css("table.plan-goals tbody tr")).await?.len(), 53);
+    Ok(())
 }
 
 /// Issue 3: a school user, in the browser, sees only their own school's cases.
@@ -203,12 +240,7 @@ async fn edit_a_plan_entry_lock_the_year_and_print() {
 async fn a_school_user_sees_only_their_own_schools_cases_in_the_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     crate::usage::load_usage(&app.store).await;
-    let driver = start_chromedriver().await;
-    let b = browser(&driver).await;
-    let result = school_cases(&b, &app.base).await;
-    let _ = b.close().await;
-    drop(driver);
-    result.unwrap_or_else(|e| panic!("browser scenario failed: {e}"));
+    in_browser(&app, school_cases).await;
 }
 
 async fn login(b: &Client, base: &str, email: &str, landing: &str) -> Result<(), fantoccini::error::CmdError> {
