@@ -6,13 +6,19 @@ use sea_orm_migration::schema::*;
 
 mod m0002_plan;
 mod m0003_usage;
+mod m0004_notice_mail;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Init), Box::new(m0002_plan::M0002Plan), Box::new(m0003_usage::M0003Usage)]
+        vec![
+            Box::new(M0001Init),
+            Box::new(m0002_plan::M0002Plan),
+            Box::new(m0003_usage::M0003Usage),
+            Box::new(m0004_notice_mail::M0004NoticeMail),
+        ]
     }
 }
 
