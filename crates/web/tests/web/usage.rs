@@ -48,6 +48,25 @@ pub async fn load_usage(store: &Store) {
     escalation::run(store, m, YearMonth::new(2022, 9).unwrap(), Some("test")).await.unwrap();
 }
 
+/// [`load_usage`], then October 2022 with the same two heavy users, run: step ② (the notice to
+/// the school) for P-MOMOI (桃井小) and P-NAKA (中川小).
+pub async fn load_usage_to_october(store: &Store) {
+    load_usage(store).await;
+    let m = municipalities::find(store, "maebashi").await.unwrap().unwrap().id;
+    let dir = tempfile::tempdir().unwrap();
+    let oct = dir.path().join("oct.csv");
+    std::fs::write(
+        &oct,
+        "line_id,month,usage_gb\n07000000001,2022-10,250\n07000000002,2022-10,210\n07000000003,2022-10,3\n",
+    )
+    .unwrap();
+    let mut t = open_table(&oct, None).unwrap();
+    let (layout, reader) = read_usage(&mut t, None, "2022-12".parse().unwrap()).unwrap();
+    let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: layout.usage_column };
+    usage::import_usage(store, m, &src("oct.csv"), &cols, reader, false, |_| {}).await.unwrap();
+    escalation::run(store, m, YearMonth::new(2022, 10).unwrap(), Some("test")).await.unwrap();
+}
+
 #[tokio::test]
 async fn school_users_see_only_their_own_pupils_and_viewers_none() {
     for b in BACKENDS {
