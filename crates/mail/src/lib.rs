@@ -164,7 +164,10 @@ impl SmtpConfig {
             b = b.to(mb);
         }
         let msg = b.body(body.to_string()).map_err(|e| e.to_string())?;
-        self.transport()?.send(msg).await.map_err(|e| format!("{}:{} への送信に失敗しました: {e}", self.host, self.port))?;
+        self.transport()?
+            .send(msg)
+            .await
+            .map_err(|e| format!("{}:{} への送信に失敗しました: {e}", self.host, self.port))?;
         Ok(())
     }
 }
@@ -214,7 +217,9 @@ impl SchoolNotice {
     pub fn describe(&self) -> String {
         let who = format!("{}（{}）", self.school_name, self.school_code);
         match &self.outcome {
-            SchoolOutcome::Sent => format!("{who}: {} 件の通知を {} に送信しました", self.cases, self.recipients.join(", ")),
+            SchoolOutcome::Sent => {
+                format!("{who}: {} 件の通知を {} に送信しました", self.cases, self.recipients.join(", "))
+            }
             SchoolOutcome::WouldSend => {
                 format!("{who}: {} 件の通知を {} に送信します（試行）", self.cases, self.recipients.join(", "))
             }
@@ -274,13 +279,15 @@ pub async fn notify_schools(
             gigaops_report::usage::work::school_notice_mail(&items, &policy, board, &code, &month_text);
         let outcome = match sent.iter().rev().find(|s| s.school_id == school_id) {
             _ if to.is_empty() => SchoolOutcome::NoRecipients,
-            Some(s) if !opts.resend => {
-                SchoolOutcome::AlreadySent { sent_at: s.sent_at, sent_by: s.sent_by.clone() }
-            }
+            Some(s) if !opts.resend => SchoolOutcome::AlreadySent { sent_at: s.sent_at, sent_by: s.sent_by.clone() },
             _ if opts.dry_run => SchoolOutcome::WouldSend,
             _ => SchoolOutcome::Sent, // to be sent below
         };
-        plan.push((school_id, body, SchoolNotice { school_code: code, school_name: name, cases, recipients: to, subject, outcome }));
+        plan.push((
+            school_id,
+            body,
+            SchoolNotice { school_code: code, school_name: name, cases, recipients: to, subject, outcome },
+        ));
     }
     let to_send = plan.iter().any(|(_, _, n)| n.outcome == SchoolOutcome::Sent);
     let smtp = match smtp {

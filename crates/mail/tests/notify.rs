@@ -99,11 +99,10 @@ async fn each_school_gets_only_its_own_notice_once() {
         // a dry run sends nothing and records nothing
         let dry = NotifyOptions { dry_run: true, ..by("cli") };
         let plan = notify_schools(&store, None, m, board, ym("2022-10"), &dry).await.unwrap();
-        assert_eq!(plan.iter().map(|n| n.outcome.clone()).collect::<Vec<_>>(), vec![
-            SchoolOutcome::WouldSend,
-            SchoolOutcome::WouldSend,
-            SchoolOutcome::NoRecipients
-        ]);
+        assert_eq!(
+            plan.iter().map(|n| n.outcome.clone()).collect::<Vec<_>>(),
+            vec![SchoolOutcome::WouldSend, SchoolOutcome::WouldSend, SchoolOutcome::NoRecipients]
+        );
         assert!(sink.received().is_empty(), "{b:?}");
         // without SMTP settings a real sending is refused before anything is sent
         let e = notify_schools(&store, None, m, board, ym("2022-10"), &by("cli")).await.unwrap_err();
@@ -111,11 +110,14 @@ async fn each_school_gets_only_its_own_notice_once() {
 
         let out = notify_schools(&store, Some(&smtp), m, board, ym("2022-10"), &by("board@city.test")).await.unwrap();
         let codes: Vec<_> = out.iter().map(|n| (n.school_code.as_str(), n.cases, n.outcome.clone())).collect();
-        assert_eq!(codes, vec![
-            (MOMOI, 2, SchoolOutcome::Sent),
-            (NAKAGAWA, 1, SchoolOutcome::Sent),
-            (TAKIKUBO, 1, SchoolOutcome::NoRecipients)
-        ]);
+        assert_eq!(
+            codes,
+            vec![
+                (MOMOI, 2, SchoolOutcome::Sent),
+                (NAKAGAWA, 1, SchoolOutcome::Sent),
+                (TAKIKUBO, 1, SchoolOutcome::NoRecipients)
+            ]
+        );
         assert!(out[2].describe().contains("学校ユーザーのアカウントがない"), "{}", out[2].describe());
 
         let got = sink.received();
@@ -153,7 +155,9 @@ async fn each_school_gets_only_its_own_notice_once() {
 
         // a second sending is not silent: already sent, nothing goes out
         let again = notify_schools(&store, Some(&smtp), m, board, ym("2022-10"), &by("cli")).await.unwrap();
-        assert!(matches!(again[0].outcome, SchoolOutcome::AlreadySent { ref sent_by, .. } if sent_by.as_deref() == Some("board@city.test")));
+        assert!(
+            matches!(again[0].outcome, SchoolOutcome::AlreadySent { ref sent_by, .. } if sent_by.as_deref() == Some("board@city.test"))
+        );
         assert!(again[0].describe().contains("送信済み"), "{}", again[0].describe());
         assert_eq!(sink.received().len(), 2, "{b:?} nothing sent twice");
         // … unless asked for

@@ -4,8 +4,8 @@
 //! the e-mails to its school). Pupil-level: needs ViewDevices (not committee viewers); a `school`
 //! user sees only their schools' pupils (another school's case is 404).
 
-use crate::auth::{Capability, SignedIn};
 use super::month_query;
+use crate::auth::{Capability, SignedIn};
 use crate::errors::{AppError, AppResult};
 use crate::page::{render, Layout, Section};
 use crate::AppState;

@@ -133,7 +133,8 @@ impl PolicyForm {
         let mut e = PolicyErrors::default();
         let from = self.effective_from.trim();
         if from.parse::<YearMonth>().is_err() {
-            e.effective_from = Some(format!("適用開始月「{from}」を年月として読めません。2022-09 の形式で入力してください。"));
+            e.effective_from =
+                Some(format!("適用開始月「{from}」を年月として読めません。2022-09 の形式で入力してください。"));
         }
         let volume = |typed: &str, label: &str| -> Result<i64, String> {
             match parse_volume(typed, VolumeUnit::Gb) {
@@ -147,16 +148,15 @@ impl PolicyForm {
         let months = match self.consecutive_months.trim().parse::<u32>() {
             Ok(n) if (1..=12).contains(&n) => Some(n),
             _ => {
-                e.consecutive_months = Some(format!(
-                    "連続月数「{}」は 1〜12 の整数で入力してください。",
-                    self.consecutive_months.trim()
-                ));
+                e.consecutive_months =
+                    Some(format!("連続月数「{}」は 1〜12 の整数で入力してください。", self.consecutive_months.trim()));
                 None
             }
         };
         match self.step_count() {
             Ok(n) if n != self.steps.len() => {
-                e.step_count = Some(format!("段階の数を {n} にするには「段階の数を反映」を押してから各段階を入力してください。"))
+                e.step_count =
+                    Some(format!("段階の数を {n} にするには「段階の数を反映」を押してから各段階を入力してください。"))
             }
             Ok(_) => {}
             Err(m) => e.step_count = Some(m),

@@ -22,8 +22,8 @@ use axum::Form;
 use gigaops_domain::usage::{Audience, EscalationPolicy};
 use gigaops_domain::YearMonth;
 use gigaops_mail::{notify_schools, MailError, NotifyOptions, SchoolOutcome};
-use gigaops_store::usage::queries::{self, WorkRow};
 use gigaops_store::usage::escalation;
+use gigaops_store::usage::queries::{self, WorkRow};
 use gigaops_store::{municipalities, Store};
 
 pub use super::cases::CasesQuery as WorkQuery;
@@ -84,7 +84,12 @@ async fn visible_items(store: &Store, me: &SignedIn, month: YearMonth) -> AppRes
 }
 
 async fn board_name(store: &Store, municipality_id: i64) -> AppResult<String> {
-    Ok(municipalities::list(store).await?.into_iter().find(|m| m.id == municipality_id).map(|m| m.name).unwrap_or_default())
+    Ok(municipalities::list(store)
+        .await?
+        .into_iter()
+        .find(|m| m.id == municipality_id)
+        .map(|m| m.name)
+        .unwrap_or_default())
 }
 
 pub(super) async fn list(
@@ -101,7 +106,10 @@ pub(super) async fn list(
     let mut steps: Vec<i64> = items.iter().filter(|w| completable(w)).map(|w| w.step).collect();
     steps.dedup();
     for s in steps {
-        groups.push(GroupButton { value: format!("step:{s}"), label: format!("段階 {} をすべて完了", step_label(&policy, s)) });
+        groups.push(GroupButton {
+            value: format!("step:{s}"),
+            label: format!("段階 {} をすべて完了", step_label(&policy, s)),
+        });
     }
     let mut schools: Vec<(&str, &str)> =
         items.iter().filter(|w| completable(w)).map(|w| (w.school_code.as_str(), w.school_name.as_str())).collect();
@@ -109,7 +117,9 @@ pub(super) async fn list(
     schools.dedup();
     if schools.len() > 1 {
         for (code, name) in schools {
-            groups.push(GroupButton { value: format!("school:{code}"), label: format!("{name} の作業をすべて完了") });
+            groups.push(GroupButton {
+                value: format!("school:{code}"), label: format!("{name} の作業をすべて完了")
+            });
         }
     }
     let can_notify = me.access.allows(Capability::NotifySchools);
@@ -201,7 +211,9 @@ fn chosen(fields: &[(String, String)], items: &[WorkRow]) -> AppResult<Vec<i64>>
         None => fields
             .iter()
             .filter(|(k, _)| k == "id")
-            .map(|(_, v)| v.trim().parse::<i64>().map_err(|_| AppError::BadRequest(format!("作業番号「{v}」は不正です"))))
+            .map(|(_, v)| {
+                v.trim().parse::<i64>().map_err(|_| AppError::BadRequest(format!("作業番号「{v}」は不正です")))
+            })
             .collect::<AppResult<Vec<_>>>()?,
     };
     Ok(ids)

@@ -118,7 +118,8 @@ async fn after_a_run_the_thresholds_are_fixed_and_the_error_keeps_the_typed_valu
         assert!(r.body.contains("value=\"150\""), "{b:?} the typed value is kept");
         assert_eq!(escalation::policy(&app.store, m).await.unwrap().single_month_bytes, gb(200));
         // a step's wording may still change
-        let r = post_fields(&app, &admin, "/usage/policy", &policy_fields(&t, &[("step1_name", "注意のメッセージ")])).await;
+        let r =
+            post_fields(&app, &admin, "/usage/policy", &policy_fields(&t, &[("step1_name", "注意のメッセージ")])).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b:?} {}", r.body);
         assert_eq!(escalation::policy(&app.store, m).await.unwrap().steps[0].name, "注意のメッセージ");
     }
@@ -151,14 +152,17 @@ async fn a_school_user_marks_only_their_own_schools_notices_done() {
         let t = csrf_token(&page.body);
         let (own_id, other_id, sep_id) = (own.id.to_string(), other.id.to_string(), sep_own.id.to_string());
         // another school's item: as if it did not exist
-        let r = app.post(&school, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-10"), ("id", &other_id)]).await;
+        let r =
+            app.post(&school, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-10"), ("id", &other_id)]).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{b:?}");
         // their own pupil's MDM message is the board's work
-        let r = app.post(&school, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-09"), ("id", &sep_id)]).await;
+        let r =
+            app.post(&school, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-09"), ("id", &sep_id)]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{b:?}");
         assert!(items("2022-09").await.iter().all(|w| w.done_at.is_none()), "{b:?} nothing marked");
         // their own notice
-        let r = app.post(&school, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-10"), ("id", &own_id)]).await;
+        let r =
+            app.post(&school, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-10"), ("id", &own_id)]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b:?} {}", r.body);
         let page = app.follow(&school, r).await;
         assert!(page.body.contains("1 件の作業を完了にしました"), "{b:?}");
@@ -182,13 +186,16 @@ async fn a_school_user_marks_only_their_own_schools_notices_done() {
         // staff: all of step ② at once (the one left), then all of September's
         let support = app.login(SUPPORT).await;
         let t = app.token(&support).await;
-        let r = app.post(&support, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-10"), ("all", "step:2")]).await;
+        let r = app
+            .post(&support, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-10"), ("all", "step:2")])
+            .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{b:?}");
         assert!(app.follow(&support, r).await.body.contains("1 件の作業を完了にしました"), "{b:?}");
         let oct = items("2022-10").await;
         assert_eq!(oct.iter().find(|w| w.id == other.id).unwrap().done_by.as_deref(), Some(SUPPORT));
         assert_eq!(oct.iter().find(|w| w.id == own.id).unwrap().done_by.as_deref(), Some(SCHOOL), "first mark kept");
-        let r = app.post(&support, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-09"), ("all", "month")]).await;
+        let r =
+            app.post(&support, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-09"), ("all", "month")]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         assert!(items("2022-09").await.iter().all(|w| w.done_by.as_deref() == Some(SUPPORT)), "{b:?}");
     }
