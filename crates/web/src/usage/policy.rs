@@ -129,7 +129,7 @@ impl PolicyForm {
     }
 
     /// The policy, or the messages beside the fields.
-    fn policy(&self) -> Result<EscalationPolicy, PolicyErrors> {
+    fn policy(&self) -> Result<EscalationPolicy, Box<PolicyErrors>> {
         let mut e = PolicyErrors::default();
         let from = self.effective_from.trim();
         if from.parse::<YearMonth>().is_err() {
@@ -189,7 +189,7 @@ impl PolicyForm {
                     steps,
                 })
             }
-            _ => Err(e),
+            _ => Err(Box::new(e)),
         }
     }
 }
@@ -318,7 +318,7 @@ pub(super) async fn save(
     }
     let policy = match form.policy() {
         Ok(p) => p,
-        Err(errors) => return page(&state, &me, Some(form), errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(errors) => return page(&state, &me, Some(form), *errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     match escalation::set_policy(&state.store, me.access.municipality_id(), &policy, Some(&me.user().email)).await {
         Ok(()) => {

@@ -103,6 +103,9 @@ pub(super) async fn list(
     let policy = escalation::policy(&state.store, m).await?;
     let mut groups = Vec::new();
     let completable = |w: &WorkRow| w.done_at.is_none() && me.access.may_complete_work(w.school_id, &w.audience);
+    if items.iter().filter(|w| completable(w)).count() > 1 {
+        groups.push(GroupButton { value: "month".into(), label: "この月の作業をすべて完了".into() });
+    }
     let mut steps: Vec<i64> = items.iter().filter(|w| completable(w)).map(|w| w.step).collect();
     steps.dedup();
     for s in steps {

@@ -185,7 +185,9 @@ async fn a_school_user_marks_only_their_own_schools_notices_done() {
 
         // staff: all of step ② at once (the one left), then all of September's
         let support = app.login(SUPPORT).await;
-        let t = app.token(&support).await;
+        let page = app.get(&support, "/usage/work?month=2022-09").await;
+        assert!(page.body.contains("name=\"all\" value=\"month\"") && page.body.contains("value=\"step:1\""), "{b:?}");
+        let t = csrf_token(&page.body);
         let r = app
             .post(&support, "/usage/work/done", &[("csrf_token", &t), ("month", "2022-10"), ("all", "step:2")])
             .await;
