@@ -21,8 +21,49 @@ struct Cli {
     /// Municipality (教育委員会) code; defaults to the only one.
     #[arg(long, global = true, env = "GIGAOPS_MUNICIPALITY")]
     municipality: Option<String>,
+    #[command(flatten)]
+    smtp: SmtpArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// SMTP settings for the e-mails to schools (`escalation notify-schools`, the web button). E-mail
+/// is off while no host is set.
+#[derive(clap::Args)]
+struct SmtpArgs {
+    /// SMTP server host name.
+    #[arg(long, global = true, env = "GIGAOPS_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default: 587 for starttls, 465 for tls, 25 for none).
+    #[arg(long, global = true, env = "GIGAOPS_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// Sender address, e.g. "前橋市教育委員会 <gigaops@city.example.jp>".
+    #[arg(long, global = true, env = "GIGAOPS_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// SMTP login user (optional; needs GIGAOPS_SMTP_PASSWORD).
+    #[arg(long, global = true, env = "GIGAOPS_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// SMTP password: from the environment only, so it never shows in the process list.
+    #[arg(skip)]
+    smtp_password: Option<String>,
+    /// none (plain SMTP), starttls (default, required) or tls (SMTPS).
+    #[arg(long, global = true, env = "GIGAOPS_SMTP_TLS")]
+    smtp_tls: Option<String>,
+}
+
+impl SmtpArgs {
+    /// The checked settings (`None`: e-mail not configured).
+    fn config(&self) -> Result<Option<gigaops_mail::SmtpConfig>> {
+        let settings = gigaops_mail::SmtpSettings {
+            host: self.smtp_host.clone(),
+            port: self.smtp_port,
+            from: self.smtp_from.clone(),
+            user: self.smtp_user.clone(),
+            password: self.smtp_password.clone().or_else(|| std::env::var("GIGAOPS_SMTP_PASSWORD").ok()),
+            tls: self.smtp_tls.clone(),
+        };
+        Ok(settings.check()?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -151,10 +192,15 @@ async fn run(cli: Cli) -> Result<()> {
                 demo::ensure(&store).await?;
             }
             let m = municipalities::resolve(&store, muni.or(with_demo.then_some(demo::CODE))).await?;
+            let smtp = cli.smtp.config()?;
             let listener =
                 tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("{addr} で待ち受けできません"))?;
             eprintln!("gigaops: http://{} で起動しました（{}）", listener.local_addr()?, m.name);
-            gigaops_web::serve(store, listener).await?;
+            match &smtp {
+                Some(c) => eprintln!("メール送信: {}:{}（{}）", c.host, c.port, c.from),
+                None => eprintln!("メール送信: 未設定（GIGAOPS_SMTP_HOST）"),
+            }
+            gigaops_web::serve_with(store, listener, gigaops_web::Settings { smtp }).await?;
         }
         Command::Demo => {
             demo::ensure(&store).await?;
@@ -162,7 +208,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import { what } => import::run(&store, muni, what).await?,
         Command::Report { what } => report::run(&store, muni, what).await?,
         Command::Plan { what } => plan::run(&store, muni, what).await?,
-        Command::Escalation { what } => usage::run(&store, muni, what).await?,
+        Command::Escalation { what } => usage::run(&store, muni, what, &cli.smtp.config()?).await?,
         Command::User { what } => match what {
             UserCommand::Add { email, role, schools, name } => {
                 let m = municipalities::resolve(&store, muni).await?;

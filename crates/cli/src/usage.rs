@@ -116,10 +116,22 @@ pub enum EscalationCommand {
         #[arg(long, default_value = "cli")]
         by: String,
     },
-    /// A case's history: each month's outcome and who did the work when.
+    /// A case's history: each month's outcome, who did the work when, the e-mails to its school.
     History {
         #[arg(long)]
         case: i64,
+    },
+    /// E-mail each school's users their school's notice of the month (SMTP settings: GIGAOPS_SMTP_*).
+    NotifySchools {
+        /// Month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Only show which schools would get which e-mail.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send again to schools already e-mailed for the month.
+        #[arg(long)]
+        resend: bool,
     },
 }
 
@@ -167,7 +179,12 @@ fn show_policy(p: &EscalationPolicy) -> String {
     s
 }
 
-pub async fn run(store: &Store, muni: Option<&str>, cmd: EscalationCommand) -> Result<()> {
+pub async fn run(
+    store: &Store,
+    muni: Option<&str>,
+    cmd: EscalationCommand,
+    smtp: &Option<gigaops_mail::SmtpConfig>,
+) -> Result<()> {
     let m = municipalities::resolve(store, muni).await?;
     match cmd {
         EscalationCommand::Policy { what: PolicyCommand::Show } => {
@@ -256,10 +273,34 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: EscalationCommand) -> R
                         .unwrap_or_else(|| "—".into()),
                     r.audience.unwrap_or_default(),
                     match (r.done_at, r.done_by) {
-                        (Some(t), Some(w)) => format!("完了 {} {w}", t.format("%Y-%m-%d %H:%M UTC")),
+                        (Some(t), Some(w)) => format!("完了 {} {w}", gigaops_mail::tokyo(t)),
                         _ => "未完了".into(),
                     }
                 );
+            }
+            for mail in gigaops_store::usage::notify::of_case(store, m.id, case).await? {
+                println!(
+                    "{}\tメール送信\t{}\t{}\t{}",
+                    mail.month,
+                    gigaops_mail::tokyo(mail.sent_at),
+                    mail.recipients,
+                    mail.sent_by.unwrap_or_default()
+                );
+            }
+        }
+        EscalationCommand::NotifySchools { month, dry_run, resend } => {
+            let month = month_arg(&month, "--month")?;
+            let opts = gigaops_mail::NotifyOptions { dry_run, resend, by: Some("cli".into()) };
+            let out = gigaops_mail::notify_schools(store, smtp.as_ref(), m.id, &m.name, month, &opts).await?;
+            if out.is_empty() {
+                println!("{month} に学校へ通知する対象者はいません");
+            }
+            for n in &out {
+                println!("{}", n.describe());
+            }
+            let failed = out.iter().filter(|n| matches!(n.outcome, gigaops_mail::SchoolOutcome::Failed { .. })).count();
+            if failed > 0 {
+                bail!("{failed} 校に送信できませんでした（ほかの学校の結果は上のとおりです）");
             }
         }
     }

@@ -7,6 +7,7 @@ use sea_orm_migration::schema::*;
 mod m0002_plan;
 mod m0003_usage;
 mod m0004_usage_month_key;
+mod m0005_notice_mail;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_plan::M0002Plan),
             Box::new(m0003_usage::M0003Usage),
             Box::new(m0004_usage_month_key::M0004UsageMonthKey),
+            Box::new(m0005_notice_mail::M0005NoticeMail),
         ]
     }
 }

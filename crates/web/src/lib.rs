@@ -36,11 +36,20 @@ pub const SESSION_INACTIVITY: Duration = Duration::from_secs(8 * 60 * 60);
 /// Environment variable: `1` marks the session cookie `Secure` (set it behind HTTPS).
 pub const SECURE_COOKIES_ENV: &str = "GIGAOPS_SECURE_COOKIES";
 
-/// Shared state of every handler: the store (cheap to clone, a connection pool).
+/// Shared state of every handler: the store (cheap to clone, a connection pool) and the settings.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The database every handler reads and writes through `gigaops-store`.
     pub store: Store,
+    /// Where e-mail to schools goes; `None` = e-mail not configured (the button says so).
+    pub smtp: Option<gigaops_mail::SmtpConfig>,
+}
+
+/// What the server is started with besides the store (the `gigaops serve` options).
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// SMTP settings for the e-mails to schools; `None` = not configured.
+    pub smtp: Option<gigaops_mail::SmtpConfig>,
 }
 
 /// The session store of the backend the [`Store`] runs on: the sessions live in the same database
@@ -148,12 +157,12 @@ where
 /// Errors: the session table cannot be created, or the store's backend is neither SQLite nor
 /// PostgreSQL.
 pub async fn router(store: Store) -> anyhow::Result<Router> {
-    Ok(build(store).await?.0)
+    Ok(build(store, Settings::default()).await?.0)
 }
 
-async fn build(store: Store) -> anyhow::Result<(Router, Sessions)> {
+async fn build(store: Store, settings: Settings) -> anyhow::Result<(Router, Sessions)> {
     let sessions = Sessions::for_store(&store).await?;
-    let state = AppState { store };
+    let state = AppState { store, smtp: settings.smtp };
     let app = public_routes().merge(protected_routes());
     let router = match &sessions {
         Sessions::Sqlite(s) => with_layers(app, state, s.clone()),
@@ -163,11 +172,19 @@ async fn build(store: Store) -> anyhow::Result<(Router, Sessions)> {
 }
 
 /// Serves the application on `listener` until Ctrl-C (or SIGTERM on Unix), then finishes the
-/// requests in flight. Expired sessions are deleted every hour.
+/// requests in flight, with default [`Settings`] (no e-mail). See [`serve_with`].
 ///
 /// Errors: those of [`router`], and I/O errors of the listener.
 pub async fn serve(store: Store, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let (app, sessions) = build(store).await?;
+    serve_with(store, listener, Settings::default()).await
+}
+
+/// Serves the application with `settings` on `listener` until Ctrl-C (or SIGTERM on Unix), then
+/// finishes the requests in flight. Expired sessions are deleted every hour.
+///
+/// Errors: those of [`router`], and I/O errors of the listener.
+pub async fn serve_with(store: Store, listener: tokio::net::TcpListener, settings: Settings) -> anyhow::Result<()> {
+    let (app, sessions) = build(store, settings).await?;
     let cleanup = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
         loop {

@@ -49,6 +49,55 @@ pub fn school_notices_csv(items: &[WorkRow], policy: &EscalationPolicy) -> Vec<u
     render::to_csv(&t)
 }
 
+/// `2022-10` → `2022年10月` (the text as it is when it is not a month).
+fn month_ja(month: &str) -> String {
+    match month.parse::<gigaops_domain::YearMonth>() {
+        Ok(m) => format!("{}年{}月", m.year(), m.month()),
+        Err(_) => month.to_string(),
+    }
+}
+
+/// The e-mail of one school's notice for `month` (`YYYY-MM`): `(subject, body)`, plain UTF-8 text
+/// in Japanese, sent by `board`. It lists only the items of `items` whose audience is the school
+/// and whose school code is `school_code`, so another school's pupils can never appear in it.
+pub fn school_notice_mail(
+    items: &[WorkRow],
+    policy: &EscalationPolicy,
+    board: &str,
+    school_code: &str,
+    month: &str,
+) -> (String, String) {
+    let mine: Vec<&WorkRow> =
+        items.iter().filter(|w| w.audience == "school" && w.school_code == school_code && w.month == month).collect();
+    let school = mine.first().map_or(school_code, |w| w.school_name.as_str());
+    let subject = format!("【{board}】通信量の多い児童生徒についての通知（{}・{school}）", month_ja(month));
+    let g = gigaops_domain::usage::bytes_to_gb;
+    let mut body = format!(
+        "{school}\n校長先生・情報教育ご担当の先生\n\n{board}です。\n{m}の通信量の判定で、貴校の次の児童生徒の端末が\
+         段階的な対応の対象となりました（基準: 1か月に {single} GB 以上、または {months} か月連続で {cons} GB 以上）。\n\
+         該当する児童生徒への指導をお願いいたします。\n\n",
+        m = month_ja(month),
+        single = g(policy.single_month_bytes),
+        months = policy.consecutive_months,
+        cons = g(policy.consecutive_bytes),
+    );
+    for w in &mine {
+        body.push_str(&format!(
+            "・児童生徒ID {}　回線番号 {}　段階 {}（{}）　作業番号 {}\n",
+            w.pupil_id.as_deref().unwrap_or("—"),
+            w.line_no,
+            w.step,
+            step_name(policy, w.step),
+            w.id
+        ));
+    }
+    body.push_str(&format!(
+        "\n以上 {} 件です。対応が済みましたら、gigaops の作業一覧（通信量 → 作業一覧）で完了にしてください。\n\n{board}\n",
+        mine.len()
+    ));
+    (subject, body)
+}
+
 /// A printable HTML document (A4 portrait), one letter per pupil whose step tells the parents,
 /// handed over through the school. `board` is the board's name (the sender).
 pub fn letters_html(items: &[WorkRow], policy: &EscalationPolicy, board: &str) -> String {
@@ -102,6 +151,7 @@ mod tests {
             line_no: format!("0700000000{id}"),
             device_serial: serial.map(String::from),
             pupil_id: Some(format!("P{id}")),
+            school_id: 1,
             school_code: "B110210000017".into(),
             school_name: "前橋市立桃井小学校".into(),
             done_at: None,
@@ -127,5 +177,18 @@ mod tests {
         let letters = letters_html(&items, &p, "前橋市教育委員会");
         assert_eq!(letters.matches("<section class=\"letter\">").count(), 1);
         assert!(letters.contains("児童生徒ID P3 の保護者様") && letters.contains("200 GB 以上"), "{letters}");
+    }
+
+    #[test]
+    fn a_school_mail_lists_only_that_schools_notices() {
+        let p = EscalationPolicy::maebashi();
+        let mut other = item(4, 2, "school", None);
+        other.school_code = "B110210000026".into();
+        other.school_name = "前橋市立中川小学校".into();
+        let items = vec![item(1, 1, "device", Some("DMP1")), item(2, 2, "school", None), other];
+        let (subject, body) = school_notice_mail(&items, &p, "前橋市教育委員会", "B110210000017", "2022-12");
+        assert_eq!(subject, "【前橋市教育委員会】通信量の多い児童生徒についての通知（2022年12月・前橋市立桃井小学校）");
+        assert!(body.contains("児童生徒ID P2") && body.contains("以上 1 件"), "{body}");
+        assert!(!body.contains("P1") && !body.contains("P4") && !body.contains("中川"), "{body}");
     }
 }

@@ -13,6 +13,7 @@ pub mod incident;
 pub mod line;
 pub mod movement;
 pub mod municipality;
+pub mod notice_mail;
 pub mod plan;
 pub mod plan_bar;
 pub mod plan_comment;

@@ -165,6 +165,8 @@ pub struct WorkRow {
     pub line_no: String,
     pub device_serial: Option<String>,
     pub pupil_id: Option<String>,
+    /// The line's school (a `school` user acts only on their schools' items).
+    pub school_id: i64,
     pub school_code: String,
     pub school_name: String,
     pub done_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -182,7 +184,7 @@ pub async fn work_items(
         store,
         "SELECT w.id AS id, w.case_id AS case_id, w.month AS month, w.step AS step, w.audience AS audience, \
          l.line_no AS line_no, l.device_serial AS device_serial, l.pupil_id AS pupil_id, \
-         sc.school_code AS school_code, sc.name AS school_name, w.done_at AS done_at, w.done_by AS done_by \
+         sc.id AS school_id, sc.school_code AS school_code, sc.name AS school_name, w.done_at AS done_at, w.done_by AS done_by \
          FROM work_item w JOIN line l ON l.id = w.line_id JOIN school sc ON sc.id = l.school_id \
          WHERE w.municipality_id = $1 AND w.month = $2 ORDER BY w.step, sc.school_code, l.line_no",
         vec![municipality_id.into(), month.to_string().into()],
@@ -211,6 +213,8 @@ pub async fn mark_done(store: &Store, municipality_id: i64, ids: &[i64], who: &s
 /// A case's history: each month's event and the work done, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult, serde::Serialize)]
 pub struct HistoryRow {
+    /// The work item of the step taken that month (`None` when no step was taken).
+    pub work_id: Option<i64>,
     pub month: String,
     pub kind: String,
     pub step: i64,
@@ -224,11 +228,58 @@ pub struct HistoryRow {
 pub async fn case_history(store: &Store, municipality_id: i64, case_id: i64) -> Result<Vec<HistoryRow>> {
     Ok(HistoryRow::find_by_statement(stmt(
         store,
-        "SELECT e.month AS month, e.kind AS kind, e.step AS step, e.bytes AS bytes, w.audience AS audience, \
+        "SELECT w.id AS work_id, e.month AS month, e.kind AS kind, e.step AS step, e.bytes AS bytes, w.audience AS audience, \
          w.done_at AS done_at, w.done_by AS done_by FROM escalation_event e \
          LEFT JOIN work_item w ON w.event_id = e.id WHERE e.municipality_id = $1 AND e.case_id = $2 ORDER BY e.month",
         vec![municipality_id.into(), case_id.into()],
     ))
     .all(&store.db)
     .await?)
+}
+
+/// A case with its line, school and pupil (the head of its history page).
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult, serde::Serialize)]
+pub struct CaseDetail {
+    pub case_id: i64,
+    pub opened_month: String,
+    pub line_no: String,
+    pub device_serial: Option<String>,
+    pub pupil_id: Option<String>,
+    pub school_id: i64,
+    pub school_code: String,
+    pub school_name: String,
+}
+
+/// Case `case_id` of the municipality, or `None` when there is no such case.
+pub async fn case_detail(store: &Store, municipality_id: i64, case_id: i64) -> Result<Option<CaseDetail>> {
+    Ok(CaseDetail::find_by_statement(stmt(
+        store,
+        "SELECT c.id AS case_id, c.opened_month AS opened_month, l.line_no AS line_no, \
+         l.device_serial AS device_serial, l.pupil_id AS pupil_id, sc.id AS school_id, \
+         sc.school_code AS school_code, sc.name AS school_name FROM escalation_case c \
+         JOIN line l ON l.id = c.line_id JOIN school sc ON sc.id = l.school_id \
+         WHERE c.municipality_id = $1 AND c.id = $2",
+        vec![municipality_id.into(), case_id.into()],
+    ))
+    .one(&store.db)
+    .await?)
+}
+
+/// Who last changed the stored escalation policy, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyChange {
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// E-mail of the web user or `cli`; `None` when not recorded.
+    pub updated_by: Option<String>,
+}
+
+/// The last change of the municipality's policy; `None` while Maebashi's default applies (never set).
+pub async fn policy_change(store: &Store, municipality_id: i64) -> Result<Option<PolicyChange>> {
+    use crate::entity::escalation_policy;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Ok(escalation_policy::Entity::find()
+        .filter(escalation_policy::Column::MunicipalityId.eq(municipality_id))
+        .one(&store.db)
+        .await?
+        .map(|r| PolicyChange { updated_at: r.updated_at, updated_by: r.updated_by }))
 }

@@ -10,6 +10,10 @@
 //! | [`Capability::EditPlan`] 推進計画の編集（担当課の目標、受付中の年度） | ✓ | ✓ | — | — | — |
 //! | [`Capability::ImportPlan`] 推進計画ファイルの取込（画面からのアップロード） | ✓ | ✓ | — | — | — |
 //! | [`Capability::ManagePlanYears`] 年度の受付・ロック | ✓ | — | — | — | — |
+//! | [`Capability::ViewEscalationPolicy`] 段階的な対応の方針の閲覧 | ✓ | ✓ | — | — | — |
+//! | [`Capability::EditEscalationPolicy`] 段階的な対応の方針の変更 | ✓ | — | — | — | — |
+//! | [`Capability::NotifySchools`] 学校へ通知メールを送信 | ✓ | ✓ | — | — | — |
+//! | [`Access::may_complete_work`] 作業を完了にする | ✓ | ✓ | own schools, 学校への通知 only | ✓ | — |
 //!
 //! Everything is limited to the user's municipality. Reports are aggregates without school- or
 //! pupil-level rows, so every role may read them. A `school` user's device pages are filtered by
@@ -39,6 +43,12 @@ pub enum Capability {
     ImportPlan,
     /// Open and lock a plan year.
     ManagePlanYears,
+    /// Read the escalation policy (thresholds, steps) and who changed it.
+    ViewEscalationPolicy,
+    /// Change the escalation policy.
+    EditEscalationPolicy,
+    /// E-mail the schools their month's notice.
+    NotifySchools,
 }
 
 /// The permissions of a signed-in user.
@@ -78,6 +88,24 @@ impl Access {
             Capability::ViewPlan => true,
             Capability::EditPlan | Capability::ImportPlan => matches!(role, Role::Admin | Role::Board),
             Capability::ManagePlanYears => role == Role::Admin,
+            Capability::ViewEscalationPolicy | Capability::NotifySchools => matches!(role, Role::Admin | Role::Board),
+            Capability::EditEscalationPolicy => role == Role::Admin,
+        }
+    }
+
+    /// Whether the user sees pupil-level rows of school `school_id` (cases, work items): every
+    /// school for staff, their own schools for a `school` user, none for committee viewers.
+    pub fn sees_school(&self, school_id: i64) -> bool {
+        self.allows(Capability::ViewDevices) && self.school_scope().is_none_or(|ids| ids.contains(&school_id))
+    }
+
+    /// Whether the user may mark a work item done: board, admin and support staff any item; a
+    /// `school` user only the notices to their own schools (audience `school`); viewers none.
+    pub fn may_complete_work(&self, school_id: i64, audience: &str) -> bool {
+        match self.user.role {
+            Role::Admin | Role::Board | Role::Support => true,
+            Role::School => audience == "school" && self.sees_school(school_id),
+            Role::Viewer => false,
         }
     }
 
@@ -182,5 +210,25 @@ mod tests {
         }
         assert!(matches!(user(Role::Viewer).require(Capability::ViewDevices), Err(AppError::Forbidden)));
         assert_eq!(user(Role::Board).municipality_id(), 7);
+    }
+
+    #[test]
+    fn escalation_rules() {
+        use Capability::*;
+        let got = |r| [ViewEscalationPolicy, EditEscalationPolicy, NotifySchools].map(|c| user(r).allows(c));
+        assert_eq!(got(Role::Admin), [true, true, true]);
+        assert_eq!(got(Role::Board), [true, false, true]);
+        for r in [Role::School, Role::Support, Role::Viewer] {
+            assert_eq!(got(r), [false, false, false], "{r}");
+        }
+        let school = user(Role::School);
+        assert!(school.may_complete_work(3, "school"));
+        assert!(!school.may_complete_work(4, "school"), "another school's notice");
+        assert!(!school.may_complete_work(3, "device") && !school.may_complete_work(3, "parents"));
+        assert!(school.sees_school(3) && !school.sees_school(4));
+        for r in [Role::Admin, Role::Board, Role::Support] {
+            assert!(user(r).may_complete_work(4, "device") && user(r).sees_school(4), "{r}");
+        }
+        assert!(!user(Role::Viewer).may_complete_work(3, "school") && !user(Role::Viewer).sees_school(3));
     }
 }

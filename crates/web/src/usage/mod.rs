@@ -5,20 +5,45 @@
 //! | `GET /usage/report?from=2022-01&to=2022-12` | [`report::capacity`] — usage against the pooled contract, chart | ViewReports |
 //! | `GET /usage/escalation?from=2022-09&to=2022-12` | [`report::escalation`] — months, cohorts, funnels | ViewReports |
 //! | `GET /usage/cases?month=2022-12` | [`cases::list`] — the month's cases (pupil-level) | ViewDevices |
+//! | `GET /usage/cases/{id}` | [`cases::history`] — one case: who did what when | ViewDevices, own school |
+//! | `GET /usage/work?month=2022-12` | [`work::list`] — the month's work items, e-mails to schools | ViewDevices |
+//! | `POST /usage/work/done` | [`work::done`] — mark work items done | `Access::may_complete_work` |
+//! | `POST /usage/work/notify` | [`work::notify`] — e-mail the schools their notice | NotifySchools |
+//! | `GET`/`POST /usage/policy` | [`policy::show`] / [`policy::save`] — the escalation policy | View/EditEscalationPolicy |
 //!
-//! A `school` user's case list shows only their schools' pupils; committee viewers (`viewer`)
-//! never see pupil-level rows (403).
+//! A `school` user's case list and work list show only their schools' pupils; committee viewers
+//! (`viewer`) never see pupil-level rows (403).
 
 pub mod cases;
+pub mod policy;
 pub mod report;
+pub mod work;
 
+use crate::errors::{AppError, AppResult};
+use crate::page::today_tokyo;
 use crate::AppState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
+use gigaops_domain::YearMonth;
+
+/// A `month` query value (`YYYY-MM`); empty = last month (in Japan).
+///
+/// Errors: [`AppError::BadRequest`] for a text that is not a month.
+pub(crate) fn month_query(typed: &str) -> AppResult<YearMonth> {
+    match typed.trim() {
+        "" => Ok(YearMonth::of(today_tokyo()).add_months(-1)),
+        t => t.parse().map_err(|e: gigaops_domain::calendar::CalendarError| AppError::BadRequest(e.to_string())),
+    }
+}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/usage/report", get(report::capacity))
         .route("/usage/escalation", get(report::escalation))
         .route("/usage/cases", get(cases::list))
+        .route("/usage/cases/{id}", get(cases::history))
+        .route("/usage/work", get(work::list))
+        .route("/usage/work/done", post(work::done))
+        .route("/usage/work/notify", post(work::notify))
+        .route("/usage/policy", get(policy::show).post(policy::save))
 }

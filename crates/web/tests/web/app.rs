@@ -105,13 +105,18 @@ pub async fn load_fixture(store: &Store) {
 impl TestApp {
     /// A fresh database on `backend` with the fixture, served on a free port.
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, gigaops_web::Settings::default()).await
+    }
+
+    /// [`TestApp::spawn`] with server settings (e.g. SMTP to a test sink).
+    pub async fn spawn_with(backend: Backend, settings: gigaops_web::Settings) -> TestApp {
         let store = fresh_store(backend).await;
         load_fixture(&store).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let s = store.clone();
         let server = tokio::spawn(async move {
-            gigaops_web::serve(s, listener).await.expect("serve");
+            gigaops_web::serve_with(s, listener, settings).await.expect("serve");
         });
         let app = TestApp { backend, store, base: format!("http://{addr}"), server };
         // the server is ready once the health check answers

@@ -235,11 +235,12 @@ async fn upload_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error
     Ok(())
 }
 
-/// Issue 3: a school user, in the browser, sees only their own school's cases.
+/// Issue 3: a school user, in the browser, sees only their own school's cases, and marks the
+/// notice to their school done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_school_user_sees_only_their_own_schools_cases_in_the_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    crate::usage::load_usage(&app.store).await;
+    crate::usage::load_usage_to_october(&app.store).await;
     in_browser(&app, school_cases).await;
 }
 
@@ -319,5 +320,24 @@ async fn school_cases(b: &Client, base: &str) -> Result<(), fantoccini::error::C
     assert_eq!(pupils, vec!["P-MOMOI".to_string()], "only the school's own pupil");
     let body = b.source().await?;
     assert!(!body.contains("P-NAKA"), "another school's pupil never reaches the browser");
+
+    // October: step ② is the notice to the school; the school user ticks it and marks it done
+    b.goto(&format!("{base}/usage/work?month=2022-10")).await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("work")).await?;
+    let boxes = b.find_all(Locator::Css("#work input[name=id]")).await?;
+    assert_eq!(boxes.len(), 1, "one notice of their own school to complete");
+    boxes[0].click().await?;
+    b.find(Locator::Id("mark-done")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("p.flash")).await?;
+    let flash = b.find(Locator::Css("p.flash")).await?.text().await?;
+    assert!(flash.contains("1 件の作業を完了にしました"), "flash: {flash}");
+    let done = b.find(Locator::Css("#work td.done")).await?.text().await?;
+    assert!(done.starts_with("完了") && done.contains(crate::app::SCHOOL), "{done}");
+    assert!(b.find_all(Locator::Css("#work input[name=id]")).await?.is_empty(), "nothing left to tick");
+    // the case history shows who did it
+    b.find(Locator::LinkText("経過")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("case-history")).await?;
+    let history = b.find(Locator::Id("case-history")).await?.text().await?;
+    assert!(history.contains("新規対象者") && history.contains(crate::app::SCHOOL), "{history}");
     Ok(())
 }

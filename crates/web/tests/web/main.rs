@@ -7,6 +7,7 @@ mod access;
 mod app;
 mod auth;
 mod browser;
+mod escalation;
 mod fleet;
 pub mod plan;
 mod report;

@@ -20,6 +20,16 @@ fn src(name: &str) -> ImportSource {
     }
 }
 
+/// Imports a monthly usage file with `text` (written to `dir/name`).
+async fn import_month(store: &Store, m: i64, dir: &tempfile::TempDir, name: &str, text: &str) {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let mut t = open_table(&path, None).unwrap();
+    let (layout, reader) = read_usage(&mut t, None, "2022-12".parse().unwrap()).unwrap();
+    let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: layout.usage_column };
+    usage::import_usage(store, m, &src(name), &cols, reader, false, |_| {}).await.unwrap();
+}
+
 /// Two heavy users in September 2022: one at 桃井小 (P-MOMOI), one at 中川小 (P-NAKA); the month is run.
 pub async fn load_usage(store: &Store) {
     let m = municipalities::find(store, "maebashi").await.unwrap().unwrap().id;
@@ -35,17 +45,20 @@ pub async fn load_usage(store: &Store) {
     .unwrap();
     let mut t = open_table(&lines, None).unwrap();
     usage::import_lines(store, m, &src("lines.csv"), read_lines(&mut t).unwrap(), |_| {}).await.unwrap();
-    let sep = dir.path().join("sep.csv");
-    std::fs::write(
-        &sep,
-        "line_id,month,usage_gb\n07000000001,2022-09,250\n07000000002,2022-09,210\n07000000003,2022-09,3\n",
-    )
-    .unwrap();
-    let mut t = open_table(&sep, None).unwrap();
-    let (layout, reader) = read_usage(&mut t, None, "2022-12".parse().unwrap()).unwrap();
-    let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: layout.usage_column };
-    usage::import_usage(store, m, &src("sep.csv"), &cols, reader, false, |_| {}).await.unwrap();
+    let sep = "line_id,month,usage_gb\n07000000001,2022-09,250\n07000000002,2022-09,210\n07000000003,2022-09,3\n";
+    import_month(store, m, &dir, "sep.csv", sep).await;
     escalation::run(store, m, YearMonth::new(2022, 9).unwrap(), Some("test")).await.unwrap();
+}
+
+/// [`load_usage`], then October 2022 with the same two heavy users, run: step ② (the notice to
+/// the school) for P-MOMOI (桃井小) and P-NAKA (中川小).
+pub async fn load_usage_to_october(store: &Store) {
+    load_usage(store).await;
+    let m = municipalities::find(store, "maebashi").await.unwrap().unwrap().id;
+    let dir = tempfile::tempdir().unwrap();
+    let oct = "line_id,month,usage_gb\n07000000001,2022-10,250\n07000000002,2022-10,210\n07000000003,2022-10,3\n";
+    import_month(store, m, &dir, "oct.csv", oct).await;
+    escalation::run(store, m, YearMonth::new(2022, 10).unwrap(), Some("test")).await.unwrap();
 }
 
 #[tokio::test]
