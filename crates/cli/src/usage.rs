@@ -77,7 +77,11 @@ pub async fn import_usage(
         layout.usage_column
     );
     let bar = crate::import::progress(0);
-    let out = usage::import_usage(store, m, &src, &cols, reader, replace, |n| bar.set_position(n)).await;
+    // rows are read and checked on a second thread while this one writes them
+    let out = gigaops_ingest::read_ahead(reader, |records| {
+        let import = usage::import_usage(store, m, &src, &cols, records, replace, |n| bar.set_position(n));
+        tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(import))
+    });
     bar.finish_and_clear();
     Ok(out?)
 }

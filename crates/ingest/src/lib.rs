@@ -17,7 +17,9 @@ pub mod schools;
 pub mod table;
 pub mod usage;
 
-pub use table::{file_sha256, normalize_header, open_table, sha256_hex, FileError, RawRow, RowError, Table};
+pub use table::{
+    file_sha256, normalize_header, open_table, read_ahead, sha256_hex, FileError, RawRow, RowError, Table,
+};
 
 /// Splits a reader's items into the records and the flat list of every row error, in file order.
 /// Collects the whole file: for streaming, consume the reader's iterator directly.

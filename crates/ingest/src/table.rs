@@ -94,6 +94,33 @@ impl RawRow {
 
 type RowIter = Box<dyn Iterator<Item = Result<RawRow, RowError>> + Send>;
 
+/// Rows per batch handed over by [`read_ahead`].
+const READ_AHEAD_BATCH: usize = 4096;
+
+/// Runs `records` (a reader's iterator: parsing and checking every row) on a second thread while
+/// `consume` takes its items on this one, 4,096 at a time with at most 8 batches waiting: reading
+/// and writing a big import overlap on two cores, with memory bounded. Items come in their order.
+/// If `consume` stops early, the reading thread stops at its next batch.
+pub fn read_ahead<T: Send, R>(
+    records: impl Iterator<Item = T> + Send,
+    consume: impl FnOnce(&mut dyn Iterator<Item = T>) -> R,
+) -> R {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(8);
+        s.spawn(move || {
+            let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
+            for r in records {
+                batch.push(r);
+                if batch.len() == READ_AHEAD_BATCH && tx.send(std::mem::replace(&mut batch, Vec::new())).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(batch);
+        });
+        consume(&mut rx.into_iter().flatten())
+    })
+}
+
 /// A table read from a file: header labels and a stream of data rows.
 ///
 /// `file` is the file name used in error messages (for a workbook `book.xlsx[sheet]`); `headers`
@@ -405,5 +432,20 @@ fn float_text(f: f64) -> String {
         format!("{}", f as i64)
     } else {
         f.to_string()
+    }
+}
+
+#[cfg(test)]
+mod read_ahead_tests {
+    use super::read_ahead;
+
+    #[test]
+    fn items_arrive_in_order_and_an_early_stop_ends_the_reader() {
+        let n = 3 * super::READ_AHEAD_BATCH + 17;
+        let got: Vec<usize> = read_ahead(0..n, |items| items.collect());
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
+        // the consumer takes 10 items of an endless reader: the reader thread must stop, or this hangs
+        let first: Vec<u64> = read_ahead(0u64.., |items| items.take(10).collect());
+        assert_eq!(first, (0..10).collect::<Vec<_>>());
     }
 }

@@ -287,7 +287,7 @@ pub fn read_usage<'a>(
     table: &'a mut Table,
     mapping: Option<&UsageMapping>,
     latest: YearMonth,
-) -> Result<(UsageLayout, Box<dyn Iterator<Item = Result<UsageRecord, Vec<RowError>>> + 'a>), FileError> {
+) -> Result<(UsageLayout, Box<dyn Iterator<Item = Result<UsageRecord, Vec<RowError>>> + Send + 'a>), FileError> {
     let (line, month_col, date_col, usage) = match mapping {
         Some(m) => {
             let col = |name: &Option<String>| name.as_deref().and_then(|n| table.column(&[n]));

@@ -230,30 +230,10 @@ struct LineIndex {
 }
 
 impl LineIndex {
-    /// Loads the municipality's lines, 65,536 per query ([`BulkTx::joined`]).
+    /// Loads the municipality's lines ([`BulkTx::key_ids`]).
     async fn load(tx: &mut BulkTx, municipality_id: i64) -> Result<Self> {
         let mut keys: Vec<(u128, i64)> = Vec::new();
-        // chunks in the order of the unique index (municipality_id, line_no)
-        let sql = format!(
-            "SELECT MAX(line_no), {} FROM (SELECT id, line_no FROM line WHERE municipality_id = $1 \
-             AND line_no > $2 ORDER BY line_no LIMIT 65536) chunk",
-            tx.joined("line_no || ' ' || CAST(id AS TEXT)")
-        );
-        let mut after = String::new();
-        loop {
-            let r = tx.rows(&sql, &[V::I(municipality_id), V::T(Some(after))]).await?;
-            let Some([last, joined]) = r.into_iter().next().and_then(|r| <[String; 2]>::try_from(r).ok()) else {
-                break;
-            };
-            if last.is_empty() {
-                break;
-            }
-            let mut words = joined.split(' ');
-            while let (Some(no), Some(id)) = (words.next(), words.next()) {
-                keys.extend(pack(no).zip(id.parse().ok()));
-            }
-            after = last;
-        }
+        tx.key_ids("line", "line_no", municipality_id, |no, id| keys.extend(pack(no).map(|k| (k, id)))).await?;
         keys.sort_unstable();
         Ok(LineIndex { keys, next: 0 })
     }
