@@ -111,7 +111,9 @@ pub fn read_ahead<T: Send, R>(
             let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
             for r in records {
                 batch.push(r);
-                if batch.len() == READ_AHEAD_BATCH && tx.send(std::mem::replace(&mut batch, Vec::new())).is_err() {
+                if batch.len() == READ_AHEAD_BATCH
+                    && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(READ_AHEAD_BATCH))).is_err()
+                {
                     return;
                 }
             }

@@ -49,6 +49,8 @@ pub enum V {
     /// A nullable integer.
     O(Option<i64>),
     T(Option<String>),
+    /// A text shared by many rows (e.g. the month of a whole statement): cloning it copies no text.
+    S(std::sync::Arc<str>),
     D(Option<NaiveDate>),
     Now,
 }
@@ -72,6 +74,7 @@ macro_rules! bind_all {
                 V::I(i) => q.bind(*i),
                 V::O(i) => q.bind(*i),
                 V::T(t) => q.bind(t.as_deref()),
+                V::S(t) => q.bind(&**t),
                 V::D(d) => q.bind(*d),
                 V::Now => q.bind(chrono::Utc::now()),
             };
@@ -244,6 +247,7 @@ impl BulkTx {
                         match cell {
                             V::I(n) | V::O(Some(n)) => buf.extend_from_slice(ints.format(*n).as_bytes()),
                             V::T(Some(s)) => copy_escape(s, &mut buf),
+                            V::S(s) => copy_escape(s, &mut buf),
                             V::D(Some(d)) => buf.extend_from_slice(d.to_string().as_bytes()),
                             V::O(None) | V::T(None) | V::D(None) => buf.extend_from_slice(b"\\N"),
                             V::Now => buf.extend_from_slice(chrono::Utc::now().to_rfc3339().as_bytes()),

@@ -255,7 +255,7 @@ struct MonthSeen {
     /// No usage stored yet for this month: its rows go straight into `usage_month`.
     fresh: bool,
     /// The month as stored (`YYYY-MM`).
-    text: String,
+    text: std::sync::Arc<str>,
     /// Per line slot, the file row that gave the month (0 = none yet): the duplicate check of
     /// monthly rows. Empty for daily files.
     first_row: Vec<u32>,
@@ -332,11 +332,11 @@ pub async fn import_usage(
         let seen = match file_months.entry(r.month) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
-                let text = r.month.to_string();
+                let text: std::sync::Arc<str> = r.month.to_string().into();
                 let stored = tx
                     .rows(
                         "SELECT 1 FROM usage_month WHERE municipality_id = $1 AND month = $2 LIMIT 1",
-                        &[m.clone(), V::T(Some(text.clone()))],
+                        &[m.clone(), V::S(text.clone())],
                     )
                     .await?;
                 e.insert(MonthSeen { fresh: stored.is_empty(), text, first_row: Vec::new(), direct: false })
@@ -363,7 +363,7 @@ pub async fn import_usage(
             continue; // keep reading to report every error, write nothing more
         }
         if seen.fresh && r.day.is_none() {
-            direct.extend([m.clone(), V::T(Some(seen.text.clone())), V::I(line_id), V::I(r.bytes)]);
+            direct.extend([m.clone(), V::S(seen.text.clone()), V::I(line_id), V::I(r.bytes)]);
             direct_rows += 1;
             seen.direct = true;
         } else {
@@ -371,7 +371,7 @@ pub async fn import_usage(
                 V::I(r.row as i64),
                 V::T(Some(r.line_id)),
                 V::I(line_id),
-                V::T(Some(seen.text.clone())),
+                V::S(seen.text.clone()),
                 V::D(r.day),
                 V::I(r.bytes),
             ]);
