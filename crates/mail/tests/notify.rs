@@ -7,12 +7,10 @@ use gigaops_ingest::open_table;
 use gigaops_ingest::usage::{read_lines, read_usage};
 use gigaops_mail::testing::SmtpSink;
 use gigaops_mail::{notify_schools, MailError, NotifyOptions, SchoolOutcome};
-use gigaops_store::imports::ImportSource;
-use gigaops_store::testing::{fresh_store, BACKENDS};
+use gigaops_store::testing::{self, fresh_store, BACKENDS};
 use gigaops_store::usage::{self, escalation, notify, queries, UsageColumns};
 use gigaops_store::users::{self, Role};
-use gigaops_store::{municipalities, schools, Store};
-use std::path::{Path, PathBuf};
+use gigaops_store::Store;
 
 const MOMOI: &str = "B110210000017";
 const NAKAGAWA: &str = "B110210000026";
@@ -22,24 +20,11 @@ fn ym(s: &str) -> YearMonth {
     s.parse().unwrap()
 }
 
-fn src(p: &Path) -> ImportSource {
-    ImportSource {
-        file_name: p.file_name().unwrap().to_string_lossy().into(),
-        file_sha256: gigaops_ingest::file_sha256(p).unwrap(),
-        imported_by: Some("test".into()),
-        dry_run: false,
-    }
-}
-
 /// Three schools with heavy users in September and October 2022 (so October takes step ②, the
 /// notice to the school): 桃井小 two pupils and two school users, 中川小 one pupil and one user,
 /// 滝窪小 one pupil and no school user. Both months are run.
 async fn setup(store: &Store) -> i64 {
-    let m = municipalities::ensure(store, "maebashi", "前橋市教育委員会").await.unwrap().id;
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/maebashi-fy2022/schools-maebashi.csv"));
-    let mut t = open_table(&p, None).unwrap();
-    let recs: Vec<_> = gigaops_ingest::schools::read(&mut t).unwrap().map(|r| r.unwrap()).collect();
-    schools::import(store, m, &src(&p), recs, Some("前橋市立")).await.unwrap();
+    let m = testing::maebashi_with_schools(store).await;
     let dir = tempfile::tempdir().unwrap();
     let lines = dir.path().join("lines.csv");
     std::fs::write(
@@ -53,7 +38,7 @@ async fn setup(store: &Store) -> i64 {
     )
     .unwrap();
     let mut t = open_table(&lines, None).unwrap();
-    usage::import_lines(store, m, &src(&lines), read_lines(&mut t).unwrap(), |_| {}).await.unwrap();
+    usage::import_lines(store, m, &testing::source(&lines), read_lines(&mut t).unwrap(), |_| {}).await.unwrap();
     let use_csv = dir.path().join("usage.csv");
     let mut text = String::from("line_id,month,usage_gb\n");
     for month in ["2022-09", "2022-10"] {
@@ -65,7 +50,7 @@ async fn setup(store: &Store) -> i64 {
     let mut t = open_table(&use_csv, None).unwrap();
     let (layout, reader) = read_usage(&mut t, None, ym("2022-12")).unwrap();
     let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: layout.usage_column };
-    usage::import_usage(store, m, &src(&use_csv), &cols, reader, false, |_| {}).await.unwrap();
+    usage::import_usage(store, m, &testing::source(&use_csv), &cols, reader, false, |_| {}).await.unwrap();
     for month in ["2022-09", "2022-10"] {
         escalation::run(store, m, ym(month), Some("test")).await.unwrap();
     }

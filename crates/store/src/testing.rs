@@ -53,3 +53,32 @@ pub async fn fresh_url(backend: Backend) -> String {
 pub async fn fresh_store(backend: Backend) -> Store {
     Store::connect(&fresh_url(backend).await).await.expect("connect test store")
 }
+
+/// The import source of a test file: its name and SHA-256, imported by `test`, not a dry run.
+///
+/// Panics when the file cannot be read (tests only).
+pub fn source(p: &std::path::Path) -> crate::imports::ImportSource {
+    crate::imports::ImportSource {
+        file_name: p.file_name().expect("a file").to_string_lossy().into(),
+        file_sha256: gigaops_ingest::file_sha256(p).expect("a readable file"),
+        imported_by: Some("test".into()),
+        dry_run: false,
+    }
+}
+
+/// Creates the municipality `maebashi` (前橋市教育委員会) with its 73 schools from the MEXT rows in
+/// `examples/maebashi-fy2022/schools-maebashi.csv` (names prefixed 前橋市立); returns its id.
+///
+/// Panics on any error (tests only).
+pub async fn maebashi_with_schools(store: &Store) -> i64 {
+    let m = crate::municipalities::ensure(store, "maebashi", "前橋市教育委員会").await.expect("municipality").id;
+    let p = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/maebashi-fy2022/schools-maebashi.csv"
+    ));
+    let mut t = gigaops_ingest::open_table(&p, None).expect("the MEXT rows");
+    let recs: Vec<_> =
+        gigaops_ingest::schools::read(&mut t).expect("school columns").map(|r| r.expect("a school row")).collect();
+    crate::schools::import(store, m, &source(&p), recs, Some("前橋市立")).await.expect("schools imported");
+    m
+}

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use gigaops_ingest::open_table;
 use gigaops_store::entity::{device, device_state, incident, school};
 use gigaops_store::fleet::{self, DeviceFilter, IncidentInput};
-use gigaops_store::imports::{ImportOutcome, ImportSource};
-use gigaops_store::testing::{fresh_store, BACKENDS};
+use gigaops_store::imports::ImportOutcome;
+use gigaops_store::testing::{self, fresh_store, BACKENDS};
 use gigaops_store::{municipalities, schools, Store, StoreError};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::path::PathBuf;
@@ -21,37 +21,28 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn src(p: &std::path::Path) -> ImportSource {
-    ImportSource {
-        file_name: p.file_name().unwrap().to_string_lossy().into(),
-        file_sha256: gigaops_ingest::file_sha256(p).unwrap(),
-        imported_by: Some("test".into()),
-        dry_run: false,
-    }
-}
-
 async fn import_schools(store: &Store, m: i64, p: &std::path::Path, prefix: Option<&str>) -> ImportOutcome {
     let mut t = open_table(p, None).unwrap();
     let recs: Vec<_> = gigaops_ingest::schools::read(&mut t).unwrap().map(|r| r.unwrap()).collect();
-    schools::import(store, m, &src(p), recs, prefix).await.unwrap()
+    schools::import(store, m, &testing::source(p), recs, prefix).await.unwrap()
 }
 
 async fn import_devices(store: &Store, m: i64, p: &std::path::Path, as_of: &str) -> Result<ImportOutcome, StoreError> {
     let mut t = open_table(p, None).unwrap();
     let reader = gigaops_ingest::devices::read(&mut t).unwrap();
-    fleet::devices::import(store, m, &src(p), reader, d(as_of), |_| {}).await
+    fleet::devices::import(store, m, &testing::source(p), reader, d(as_of), |_| {}).await
 }
 
 async fn import_incidents(store: &Store, m: i64, p: &std::path::Path) -> Result<ImportOutcome, StoreError> {
     let mut t = open_table(p, None).unwrap();
     let reader = gigaops_ingest::incidents::read(&mut t).unwrap();
-    fleet::events::import_incidents(store, m, &src(p), reader).await
+    fleet::events::import_incidents(store, m, &testing::source(p), reader).await
 }
 
 async fn import_movements(store: &Store, m: i64, p: &std::path::Path) -> Result<ImportOutcome, StoreError> {
     let mut t = open_table(p, None).unwrap();
     let reader = gigaops_ingest::movements::read(&mut t).unwrap();
-    fleet::events::import_movements(store, m, &src(p), reader).await
+    fleet::events::import_movements(store, m, &testing::source(p), reader).await
 }
 
 fn maebashi_csv() -> PathBuf {
@@ -138,7 +129,7 @@ A3,UnknownPad,,learner,deployed,B110210000017,
 
         let inv = write(&dir, "inventory.csv", INVENTORY);
         let dry = {
-            let mut s = src(&inv);
+            let mut s = testing::source(&inv);
             s.dry_run = true;
             let mut t = open_table(&inv, None).unwrap();
             fleet::devices::import(

@@ -7,9 +7,9 @@ use gigaops_domain::YearMonth;
 use gigaops_ingest::open_table;
 use gigaops_ingest::usage::{read_lines, read_usage, UsageMapping};
 use gigaops_store::imports::{ImportOutcome, ImportSource};
-use gigaops_store::testing::{fresh_store, BACKENDS};
+use gigaops_store::testing::{self, fresh_store, BACKENDS};
 use gigaops_store::usage::{self, escalation, queries, UsageColumns};
-use gigaops_store::{municipalities, schools, Store, StoreError};
+use gigaops_store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 
 fn ym(s: &str) -> YearMonth {
@@ -22,28 +22,10 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn src(p: &Path) -> ImportSource {
-    ImportSource {
-        file_name: p.file_name().unwrap().to_string_lossy().into(),
-        file_sha256: gigaops_ingest::file_sha256(p).unwrap(),
-        imported_by: Some("test".into()),
-        dry_run: false,
-    }
-}
-
-async fn setup(store: &Store) -> i64 {
-    let m = municipalities::ensure(store, "maebashi", "前橋市教育委員会").await.unwrap().id;
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/maebashi-fy2022/schools-maebashi.csv"));
-    let mut t = open_table(&p, None).unwrap();
-    let recs: Vec<_> = gigaops_ingest::schools::read(&mut t).unwrap().map(|r| r.unwrap()).collect();
-    schools::import(store, m, &src(&p), recs, Some("前橋市立")).await.unwrap();
-    m
-}
-
 async fn lines(store: &Store, m: i64, p: &Path) -> Result<ImportOutcome, StoreError> {
     let mut t = open_table(p, None).unwrap();
     let reader = read_lines(&mut t).unwrap();
-    usage::import_lines(store, m, &src(p), reader, |_| {}).await
+    usage::import_lines(store, m, &testing::source(p), reader, |_| {}).await
 }
 
 async fn import(
@@ -53,7 +35,7 @@ async fn import(
     mapping: Option<&UsageMapping>,
     replace: bool,
 ) -> Result<ImportOutcome, StoreError> {
-    import_with(store, m, &src(p), p, mapping, replace).await
+    import_with(store, m, &testing::source(p), p, mapping, replace).await
 }
 
 async fn import_with(
@@ -82,7 +64,7 @@ const LINES: &str = "line_id,school_code,device_serial,pupil_id,allowance_gb,act
 async fn lines_import_is_checked_and_idempotent_and_capacity_counts_active_lines() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
-        let m = setup(&store).await;
+        let m = testing::maebashi_with_schools(&store).await;
         let dir = tempfile::tempdir().unwrap();
         let bad = write(
             &dir,
@@ -121,7 +103,7 @@ async fn lines_import_is_checked_and_idempotent_and_capacity_counts_active_lines
 async fn usage_import_units_daily_sums_bad_input_and_replace() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
-        let m = setup(&store).await;
+        let m = testing::maebashi_with_schools(&store).await;
         let dir = tempfile::tempdir().unwrap();
         lines(&store, m, &write(&dir, "lines.csv", LINES)).await.unwrap();
 
@@ -191,7 +173,7 @@ async fn usage_import_units_daily_sums_bad_input_and_replace() {
         let e = import(&store, m, &dup, None, false).await.unwrap_err().to_string();
         assert!(e.contains("dup.csv:5:line_id: 07000000002 — 同じ回線・同じ月の行は 1 行だけ（4行目"), "{b:?} {e}");
         let mixed = write(&dir, "mixed.csv", mixed);
-        let dry = ImportSource { dry_run: true, ..src(&mixed) };
+        let dry = ImportSource { dry_run: true, ..testing::source(&mixed) };
         let o = import_with(&store, m, &dry, &mixed, None, false).await.unwrap();
         assert_eq!((o.rows, o.inserted, o.unchanged), (3, 2, 1), "{b:?} dry run counts");
         let cap = queries::capacity(&store, m, ym("2022-12"), ym("2022-12"), false).await.unwrap();
@@ -218,7 +200,7 @@ fn month_file(dir: &tempfile::TempDir, month: &str, rows: &[(u8, f64)]) -> PathB
 async fn escalation_runs_in_order_idempotently_and_notices_corrections() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
-        let m = setup(&store).await;
+        let m = testing::maebashi_with_schools(&store).await;
         let dir = tempfile::tempdir().unwrap();
         lines(&store, m, &write(&dir, "lines.csv", LINES)).await.unwrap();
         assert_eq!(escalation::policy(&store, m).await.unwrap(), EscalationPolicy::maebashi());
@@ -283,7 +265,7 @@ async fn escalation_runs_in_order_idempotently_and_notices_corrections() {
 async fn policy_is_stored_and_guarded_once_months_are_run() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
-        let m = setup(&store).await;
+        let m = testing::maebashi_with_schools(&store).await;
         let dir = tempfile::tempdir().unwrap();
         lines(&store, m, &write(&dir, "lines.csv", LINES)).await.unwrap();
         let mut p = EscalationPolicy::maebashi();
