@@ -177,16 +177,26 @@ impl BulkTx {
                 let sql =
                     format!("COPY (SELECT {key}, id FROM {table} WHERE municipality_id = {municipality_id}) TO STDOUT");
                 let mut stream = tx.copy_out_raw(&sql).await?;
+                // The server sends one message per row; a row split over two is carried over.
                 let mut carry: Vec<u8> = Vec::new();
                 while let Some(chunk) = stream.try_next().await? {
-                    carry.extend_from_slice(&chunk);
-                    let end = carry.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-                    for line in String::from_utf8_lossy(&carry[..end]).lines() {
-                        if let Some((k, Ok(id))) = line.split_once('\t').map(|(k, id)| (k, id.parse())) {
+                    let whole = if carry.is_empty() {
+                        &chunk[..]
+                    } else {
+                        carry.extend_from_slice(&chunk);
+                        &carry[..]
+                    };
+                    let end = whole.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                    for line in whole[..end].split(|b| *b == b'\n') {
+                        let mut cells = line.splitn(2, |b| *b == b'\t');
+                        if let (Some(Ok(k)), Some(Some(id))) =
+                            (cells.next().map(std::str::from_utf8), cells.next().map(parse_id))
+                        {
                             f(k, id);
                         }
                     }
-                    carry.drain(..end);
+                    let rest = whole[end..].to_vec();
+                    carry = rest;
                 }
             }
             BulkTx::Sqlite(tx) => {
@@ -213,53 +223,45 @@ impl BulkTx {
         Ok(())
     }
 
+    /// Opens a [`Loader`] appending rows to `table(columns)`. While it is open the transaction is
+    /// its own: finish (or abort) it before the next statement.
+    pub async fn loader<'t>(&'t mut self, table: &str, columns: &[&str]) -> Result<Loader<'t>> {
+        let sink = match self {
+            BulkTx::Sqlite(tx) => {
+                // Anonymous `?` placeholders: sqlx looks every parameter up by name, which SQLite
+                // does in linear time for numbered ones (quadratic for a multi-row insert).
+                let per = (SQLITE_PARAMS / columns.len()).max(1);
+                LoadSink::Sqlite {
+                    conn: tx,
+                    insert: format!("INSERT INTO {table} ({}) VALUES ", columns.join(",")),
+                    tuple: format!("({})", vec!["?"; columns.len()].join(",")),
+                    cells: Vec::with_capacity(per * columns.len()),
+                    per,
+                }
+            }
+            BulkTx::Postgres(tx) => LoadSink::Postgres {
+                copy: tx
+                    .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN WITH (FORMAT text)", columns.join(",")))
+                    .await?,
+                buf: Vec::with_capacity(COPY_PIECE + 4096),
+                ints: itoa::Buffer::new(),
+            },
+        };
+        Ok(Loader { columns: columns.len(), sink })
+    }
+
     /// Appends rows to `table(columns)`: `cells` holds the rows one after another, each
-    /// `columns.len()` values. SQLite: multi-row prepared INSERTs;
-    /// PostgreSQL: `COPY … FROM STDIN` (text format).
+    /// `columns.len()` values (one [`Loader`] for them all).
     pub async fn load(&mut self, table: &str, columns: &[&str], cells: &[V]) -> Result<()> {
         if cells.is_empty() {
             return Ok(());
         }
         debug_assert_eq!(cells.len() % columns.len(), 0, "whole rows");
-        match self {
-            BulkTx::Sqlite(tx) => {
-                // Anonymous `?` placeholders: sqlx looks every parameter up by name, which SQLite
-                // does in linear time for numbered ones (quadratic for a multi-row insert).
-                let per = (8000 / columns.len()).max(1);
-                let tuple = format!("({})", vec!["?"; columns.len()].join(","));
-                for chunk in cells.chunks(per * columns.len()) {
-                    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(","));
-                    sql.push_str(&vec![tuple.as_str(); chunk.len() / columns.len()].join(","));
-                    bind_all!(sqlx::query(&sql), chunk).execute(&mut **tx).await?;
-                }
-            }
-            BulkTx::Postgres(tx) => {
-                let mut copy = tx
-                    .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN WITH (FORMAT text)", columns.join(",")))
-                    .await?;
-                let mut buf = Vec::with_capacity(cells.len() * 16);
-                let mut ints = itoa::Buffer::new();
-                for row in cells.chunks(columns.len()) {
-                    for (i, cell) in row.iter().enumerate() {
-                        if i > 0 {
-                            buf.push(b'\t');
-                        }
-                        match cell {
-                            V::I(n) | V::O(Some(n)) => buf.extend_from_slice(ints.format(*n).as_bytes()),
-                            V::T(Some(s)) => copy_escape(s, &mut buf),
-                            V::S(s) => copy_escape(s, &mut buf),
-                            V::D(Some(d)) => buf.extend_from_slice(d.to_string().as_bytes()),
-                            V::O(None) | V::T(None) | V::D(None) => buf.extend_from_slice(b"\\N"),
-                            V::Now => buf.extend_from_slice(chrono::Utc::now().to_rfc3339().as_bytes()),
-                        }
-                    }
-                    buf.push(b'\n');
-                }
-                copy.send(buf).await?;
-                copy.finish().await?;
-            }
+        let mut loader = self.loader(table, columns).await?;
+        for row in cells.chunks(columns.len()) {
+            loader.push(row.iter().cloned()).await?;
         }
-        Ok(())
+        loader.finish().await
     }
 
     pub async fn commit(self) -> Result<()> {
@@ -279,6 +281,95 @@ impl BulkTx {
     }
 }
 
+/// Bound parameters per SQLite multi-row INSERT (the limit is 32,766).
+const SQLITE_PARAMS: usize = 8000;
+/// Bytes of COPY data per message (1 MiB).
+const COPY_PIECE: usize = 1 << 20;
+
+/// Rows streamed into one table, for an import of any size: PostgreSQL one `COPY … FROM STDIN`
+/// (text format) for the whole stream, sent in pieces of 1 MiB, so the server stores rows while
+/// the caller reads on; SQLite multi-row prepared INSERTs of up to 8,000 values. Obtained from
+/// [`BulkTx::loader`]; end it with [`Loader::finish`]; to
+/// write nothing, roll the transaction back.
+pub struct Loader<'t> {
+    columns: usize,
+    sink: LoadSink<'t>,
+}
+
+enum LoadSink<'t> {
+    Sqlite { conn: &'t mut sqlx::SqliteConnection, insert: String, tuple: String, cells: Vec<V>, per: usize },
+    Postgres { copy: sqlx::postgres::PgCopyIn<&'t mut sqlx::PgConnection>, buf: Vec<u8>, ints: itoa::Buffer },
+}
+
+impl Loader<'_> {
+    /// Appends one row (`columns.len()` values, in the loader's column order); writes a piece
+    /// when one is full. Errors: the database's, e.g. a constraint of the table.
+    pub async fn push(&mut self, row: impl IntoIterator<Item = V>) -> Result<()> {
+        match &mut self.sink {
+            LoadSink::Sqlite { cells, per, .. } => {
+                let before = cells.len();
+                cells.extend(row);
+                debug_assert_eq!(cells.len() - before, self.columns, "whole rows");
+                if cells.len() >= *per * self.columns {
+                    self.write().await?;
+                }
+            }
+            LoadSink::Postgres { buf, ints, .. } => {
+                for (i, cell) in row.into_iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b'\t');
+                    }
+                    match cell {
+                        V::I(n) | V::O(Some(n)) => buf.extend_from_slice(ints.format(n).as_bytes()),
+                        V::T(Some(s)) => copy_escape(&s, buf),
+                        V::S(s) => copy_escape(&s, buf),
+                        V::D(Some(d)) => buf.extend_from_slice(d.to_string().as_bytes()),
+                        V::O(None) | V::T(None) | V::D(None) => buf.extend_from_slice(b"\\N"),
+                        V::Now => buf.extend_from_slice(chrono::Utc::now().to_rfc3339().as_bytes()),
+                    }
+                }
+                buf.push(b'\n');
+                if buf.len() >= COPY_PIECE {
+                    self.write().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the rows pushed so far.
+    async fn write(&mut self) -> Result<()> {
+        match &mut self.sink {
+            LoadSink::Sqlite { conn, insert, tuple, cells, .. } => {
+                if cells.is_empty() {
+                    return Ok(());
+                }
+                let mut sql = insert.clone();
+                sql.push_str(&vec![tuple.as_str(); cells.len() / self.columns].join(","));
+                bind_all!(sqlx::query(&sql), cells.iter()).execute(&mut **conn).await?;
+                cells.clear();
+            }
+            LoadSink::Postgres { copy, buf, .. } => {
+                if !buf.is_empty() {
+                    copy.send(buf.as_slice()).await?;
+                    buf.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the rest and ends the load. Errors: the database's (PostgreSQL reports a bad row of
+    /// the whole `COPY` here).
+    pub async fn finish(mut self) -> Result<()> {
+        self.write().await?;
+        if let LoadSink::Postgres { copy, .. } = self.sink {
+            copy.finish().await?;
+        }
+        Ok(())
+    }
+}
+
 /// Refreshes the planner's statistics of `tables` after a bulk change (PostgreSQL `ANALYZE`,
 /// SQLite `PRAGMA optimize`), or the planner keeps the estimates of a small table: e.g. a bitmap
 /// scan and a sort of 500,000 lines instead of an index range scan.
@@ -290,6 +381,14 @@ pub async fn refresh_statistics(store: &Store, tables: &[&str]) -> Result<()> {
     };
     store.db.execute_unprepared(&sql).await?;
     Ok(())
+}
+
+/// A non-negative decimal id as sent in COPY text format; `None` for anything else.
+fn parse_id(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 18 {
+        return None;
+    }
+    s.iter().try_fold(0i64, |n, b| b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0')))
 }
 
 /// Escapes one value for PostgreSQL's COPY text format.

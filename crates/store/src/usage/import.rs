@@ -9,13 +9,13 @@ use gigaops_domain::usage::bytes_to_gb;
 use gigaops_domain::YearMonth;
 use gigaops_ingest::usage::{LineRecord, UsageRecord};
 use gigaops_ingest::RowError;
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-/// Rows per load (a multi-row INSERT series or one `COPY`): larger loads cost PostgreSQL fewer round trips.
-const CHUNK: usize = 65_536;
+/// Rows between two progress reports.
+const PROGRESS_ROWS: u64 = 65_536;
 
-/// Streams the reader's items into `table`; collects every row error. Returns the row count.
+/// Streams the reader's items into `table` (one [`crate::bulk::Loader`]); collects every row
+/// error and writes nothing more after the first. Returns the row count.
 async fn load_rows<T>(
     tx: &mut BulkTx,
     table: &str,
@@ -25,26 +25,20 @@ async fn load_rows<T>(
     errors: &mut Errors,
     progress: &mut impl FnMut(u64),
 ) -> Result<u64> {
-    let mut batch: Vec<V> = Vec::with_capacity(CHUNK * columns.len());
+    let mut loader = tx.loader(table, columns).await?;
     let mut rows = 0u64;
     for rec in records {
         rows += 1;
         match rec {
-            Ok(r) if errors.is_empty() => batch.extend(cells(&r).into_iter().map(V::T)),
+            Ok(r) if errors.is_empty() => loader.push(cells(&r).into_iter().map(V::T)).await?,
             Ok(_) => {}
             Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
         }
-        if batch.len() >= CHUNK * columns.len() {
-            if errors.is_empty() {
-                tx.load(table, columns, &batch).await?;
-            }
-            batch.clear();
+        if rows.is_multiple_of(PROGRESS_ROWS) {
             progress(rows);
         }
     }
-    if errors.is_empty() {
-        tx.load(table, columns, &batch).await?;
-    }
+    loader.finish().await?; // after an error the caller rolls back
     progress(rows);
     Ok(rows)
 }
@@ -201,23 +195,28 @@ const STAGED_COLS: [&str; 6] = ["row_no", "line_no", "line_id", "month", "day", 
 const DIRECT_COLS: [&str; 4] = ["municipality_id", "month", "line_id", "bytes"];
 
 /// A line id packed into a number that sorts like the text: 24 base-37 digits (`0`–`9` → 1–10,
-/// `A`–`Z` → 11–36, padding 0). Every normalised line id ([`gigaops_ingest::usage::line_id`]: 8–24
-/// ASCII letters or digits) fits; `None` for anything else.
+/// `A`–`Z` → 11–36, padding 0), the first 12 in the high 64 bits and the last 12 in the low 64
+/// (37^12 < 2^64). Every normalised line id ([`gigaops_ingest::usage::line_id`]: 8–24 ASCII
+/// letters or digits) fits; `None` for anything else.
 fn pack(line_no: &str) -> Option<u128> {
-    if line_no.len() > 24 {
+    let b = line_no.as_bytes();
+    if b.len() > 24 {
         return None;
     }
-    let mut v: u128 = 0;
-    for i in 0..24 {
-        let d = match line_no.as_bytes().get(i) {
-            None => 0,
-            Some(b @ b'0'..=b'9') => u128::from(b - b'0') + 1,
-            Some(b @ b'A'..=b'Z') => u128::from(b - b'A') + 11,
-            Some(_) => return None,
-        };
-        v = v * 37 + d;
-    }
-    Some(v)
+    let half = |from: usize| {
+        let mut v: u64 = 0;
+        for i in from..from + 12 {
+            let d = match b.get(i) {
+                None => 0,
+                Some(c @ b'0'..=b'9') => u64::from(c - b'0') + 1,
+                Some(c @ b'A'..=b'Z') => u64::from(c - b'A') + 11,
+                Some(_) => return None,
+            };
+            v = v * 37 + d;
+        }
+        Some(v)
+    };
+    Some(u128::from(half(0)?) << 64 | u128::from(half(12)?))
 }
 
 /// The municipality's lines (回線番号 → `line.id`), loaded once per usage import: sorted packed
@@ -263,6 +262,27 @@ struct MonthSeen {
     direct: bool,
 }
 
+/// A checked usage row and where it goes.
+enum Row {
+    /// Monthly row of a month with no usage stored: straight into `usage_month` ([`DIRECT_COLS`]).
+    Direct([V; 4]),
+    /// Into `staging_usage` ([`STAGED_COLS`]), compared with what is stored once the file is read.
+    Staged([V; 6]),
+}
+
+/// The months with usage stored for the municipality (`YYYY-MM`): one index probe per month.
+async fn stored_months(tx: &mut BulkTx, municipality_id: i64) -> Result<std::collections::HashSet<String>> {
+    let rows = tx
+        .rows(
+            "WITH RECURSIVE m(month) AS (SELECT MIN(month) FROM usage_month WHERE municipality_id = $1 \
+             UNION ALL SELECT (SELECT MIN(u.month) FROM usage_month u WHERE u.municipality_id = $1 AND u.month > m.month) \
+             FROM m WHERE m.month IS NOT NULL) SELECT month FROM m WHERE month IS NOT NULL",
+            &[V::I(municipality_id)],
+        )
+        .await?;
+    Ok(rows.into_iter().filter_map(|r| r.into_iter().next()).collect())
+}
+
 /// How a usage file's columns are labelled in messages.
 #[derive(Debug, Clone)]
 pub struct UsageColumns {
@@ -305,17 +325,22 @@ pub async fn import_usage(
     let lap = |step: &str| tracing::debug!(step, elapsed_ms = started.elapsed().as_millis() as u64, "usage import");
     let mut lines = LineIndex::load(&mut tx, municipality_id).await?;
     lap("lines loaded");
+    let stored = stored_months(&mut tx, municipality_id).await?;
     let mut file_months: HashMap<YearMonth, MonthSeen> = HashMap::new();
     let mut errors = Errors::default();
-    let (mut direct, mut staged) = (Vec::with_capacity(CHUNK * 4), Vec::new());
-    let (mut file_rows, mut direct_rows, mut daily) = (0u64, 0i64, false);
-    for rec in records {
+    let (mut file_rows, mut direct_rows, mut daily, mut staging) = (0u64, 0i64, false, false);
+    // Checks each record against the lines and the file's earlier rows; yields where its row goes.
+    // After the first error it yields nothing (keeps reading to report every error).
+    let mut rows = records.filter_map(|rec| {
         file_rows += 1;
+        if file_rows.is_multiple_of(PROGRESS_ROWS) {
+            progress(file_rows);
+        }
         let r = match rec {
             Ok(r) => r,
             Err(es) => {
                 es.iter().for_each(|e| errors.push_row_error(e));
-                continue;
+                return None;
             }
         };
         let Some((slot, line_id)) = lines.find(&r.line_id) else {
@@ -326,22 +351,13 @@ pub async fn import_usage(
                     r.row, cols.line, r.line_id
                 ),
             );
-            continue;
+            return None;
         };
         daily |= r.day.is_some();
-        let seen = match file_months.entry(r.month) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let text: std::sync::Arc<str> = r.month.to_string().into();
-                let stored = tx
-                    .rows(
-                        "SELECT 1 FROM usage_month WHERE municipality_id = $1 AND month = $2 LIMIT 1",
-                        &[m.clone(), V::S(text.clone())],
-                    )
-                    .await?;
-                e.insert(MonthSeen { fresh: stored.is_empty(), text, first_row: Vec::new(), direct: false })
-            }
-        };
+        let seen = file_months.entry(r.month).or_insert_with(|| {
+            let text: std::sync::Arc<str> = r.month.to_string().into();
+            MonthSeen { fresh: !stored.contains(&*text), text, first_row: Vec::new(), direct: false }
+        });
         if r.day.is_none() {
             if seen.first_row.is_empty() {
                 seen.first_row = vec![0; lines.keys.len()];
@@ -355,45 +371,52 @@ pub async fn import_usage(
                         r.row, cols.line, r.line_id
                     ),
                 );
-                continue;
+                return None;
             }
             seen.first_row[slot] = u32::try_from(r.row).unwrap_or(u32::MAX);
         }
         if !errors.is_empty() {
-            continue; // keep reading to report every error, write nothing more
+            return None;
         }
-        if seen.fresh && r.day.is_none() {
-            direct.extend([m.clone(), V::S(seen.text.clone()), V::I(line_id), V::I(r.bytes)]);
-            direct_rows += 1;
-            seen.direct = true;
-        } else {
-            staged.extend([
+        // A fresh month's monthly rows go straight into `usage_month` until the first row that
+        // needs the comparison; from then on every row is staged (one load is open at a time).
+        staging |= !seen.fresh || r.day.is_some();
+        Some(if staging {
+            Row::Staged([
                 V::I(r.row as i64),
                 V::T(Some(r.line_id)),
                 V::I(line_id),
                 V::S(seen.text.clone()),
                 V::D(r.day),
                 V::I(r.bytes),
-            ]);
+            ])
+        } else {
+            direct_rows += 1;
+            seen.direct = true;
+            Row::Direct([m.clone(), V::S(seen.text.clone()), V::I(line_id), V::I(r.bytes)])
+        })
+    });
+    let mut next = rows.next();
+    if matches!(next, Some(Row::Direct(_))) {
+        let mut loader = tx.loader("usage_month", &DIRECT_COLS).await?;
+        while let Some(Row::Direct(row)) = next {
+            loader.push(row).await?;
+            next = rows.next();
         }
-        if direct.len() >= CHUNK * DIRECT_COLS.len() {
-            tx.load("usage_month", &DIRECT_COLS, &direct).await?;
-            direct.clear();
-            progress(file_rows);
-        }
-        if staged.len() >= CHUNK * STAGED_COLS.len() {
-            tx.load("staging_usage", &STAGED_COLS, &staged).await?;
-            staged.clear();
-            progress(file_rows);
-        }
+        loader.finish().await?; // a direct row stops coming only at the end of the file, an error or a staged row
     }
-    if errors.is_empty() {
-        tx.load("usage_month", &DIRECT_COLS, &direct).await?;
-        tx.load("staging_usage", &STAGED_COLS, &staged).await?;
+    if next.is_some() {
+        let mut loader = tx.loader("staging_usage", &STAGED_COLS).await?;
+        while let Some(Row::Staged(row)) = next {
+            loader.push(row).await?;
+            next = rows.next();
+        }
+        loader.finish().await?;
     }
+    drop(rows);
     progress(file_rows);
     lap("rows loaded");
-    drop((direct, staged, lines));
+    drop(lines);
     file_months.values_mut().for_each(|s| drop(std::mem::take(&mut s.first_row)));
     if !errors.is_empty() {
         tx.rollback().await?;
