@@ -8,6 +8,7 @@ mod m0002_plan;
 mod m0003_usage;
 mod m0004_usage_month_key;
 mod m0005_notice_mail;
+mod m0006_usage_month_partitions;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_usage::M0003Usage),
             Box::new(m0004_usage_month_key::M0004UsageMonthKey),
             Box::new(m0005_notice_mail::M0005NoticeMail),
+            Box::new(m0006_usage_month_partitions::M0006UsageMonthPartitions),
         ]
     }
 }

@@ -286,3 +286,101 @@ async fn policy_is_stored_and_guarded_once_months_are_run() {
         escalation::set_policy(&store, m, &p, None).await.unwrap();
     }
 }
+
+/// The month partitions on PostgreSQL (`usage::partition`, names of the partitions); empty on SQLite.
+async fn partitions(store: &Store) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    if store.backend() != sea_orm::DbBackend::Postgres {
+        return vec![];
+    }
+    let sql = "SELECT c.relname::TEXT AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+               WHERE i.inhparent = 'usage_month'::regclass ORDER BY 1";
+    let rows = store.db.query_all(sea_orm::Statement::from_string(store.backend(), sql)).await.unwrap();
+    rows.iter().map(|r| r.try_get::<String>("", "name").unwrap()).collect()
+}
+
+/// Migration m0006 keeps the stored rows; on PostgreSQL a month new to the database gets a
+/// partition of its own, which then holds every municipality's rows of that month; a dry run or a
+/// file with an error leaves none behind. The figures are the same on SQLite (one table).
+#[tokio::test]
+async fn month_partitions_keep_rows_and_take_every_municipality() {
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+    for b in BACKENDS {
+        // rows stored before m0006
+        let url = testing::fresh_url(b).await;
+        let db = sea_orm::Database::connect(&url).await.unwrap();
+        gigaops_store::migration::Migrator::up(&db, Some(5)).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO usage_month (municipality_id, month, line_id, bytes) \
+             VALUES (99, '2021-01', 1, 10), (99, '2021-02', 1, 20), (98, '2021-01', 2, 30)",
+        )
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+        let store = Store::connect(&url).await.unwrap();
+        let kept = store
+            .db
+            .query_one(sea_orm::Statement::from_string(
+                store.backend(),
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(bytes) AS BIGINT) AS total FROM usage_month",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((kept.try_get::<i64>("", "n").unwrap(), kept.try_get::<i64>("", "total").unwrap()), (3, 60));
+        let pg = b == testing::Backend::Postgres;
+        let expect = |names: &[&str]| if pg { names.iter().map(|s| s.to_string()).collect() } else { vec![] };
+        assert_eq!(partitions(&store).await, expect(&["usage_month_2021_01", "usage_month_2021_02"]), "{b:?}");
+
+        // two municipalities with the same line numbers
+        let dir = tempfile::tempdir().unwrap();
+        let m = testing::maebashi_with_schools(&store).await;
+        let other = gigaops_store::municipalities::ensure(&store, "other", "他市教育委員会").await.unwrap().id;
+        let schools =
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/maebashi-fy2022/schools-maebashi.csv"));
+        let mut t = open_table(&schools, None).unwrap();
+        let recs: Vec<_> = gigaops_ingest::schools::read(&mut t).unwrap().map(|r| r.unwrap()).collect();
+        gigaops_store::schools::import(&store, other, &testing::source(&schools), recs, None).await.unwrap();
+        let lines_csv = write(&dir, "lines.csv", LINES);
+        lines(&store, m, &lines_csv).await.unwrap();
+        lines(&store, other, &lines_csv).await.unwrap();
+
+        // a month new to the database, then the other municipality's rows of it
+        let sep = month_file(&dir, "2022-09", &[(1, 1.0), (2, 2.0)]);
+        assert_eq!(import(&store, m, &sep, None, false).await.unwrap().inserted, 2, "{b:?}");
+        let sep_other = month_file(&dir, "2022-09", &[(1, 10.0), (2, 20.0), (3, 30.0)]);
+        assert_eq!(import(&store, other, &sep_other, None, false).await.unwrap().inserted, 3, "{b:?}");
+        let usage = |muni: i64, month: &'static str| {
+            let store = &store;
+            async move { queries::capacity(store, muni, ym(month), ym(month), false).await.unwrap()[0].usage_bytes }
+        };
+        assert_eq!((usage(m, "2022-09").await, usage(other, "2022-09").await), (3_000_000_000, 60_000_000_000));
+        assert_eq!(
+            partitions(&store).await,
+            expect(&["usage_month_2021_01", "usage_month_2021_02", "usage_month_2022_09"]),
+            "{b:?}"
+        );
+
+        // two new months in one file: a dry run or an error leaves no partition, the import makes both
+        let two = "line_id,month,usage_gb\n07000000001,2022-10,1\n07000000001,2022-11,2\n07000000002,2022-10,3\n";
+        let bad = write(&dir, "bad.csv", &format!("{two}07000000009,2022-11,1\n"));
+        let e = import(&store, m, &bad, None, false).await.unwrap_err().to_string();
+        assert!(e.contains("bad.csv:5:line_id: 07000000009 — 登録済みの回線"), "{b:?} {e}");
+        let two = write(&dir, "two.csv", two);
+        let dry = ImportSource { dry_run: true, ..testing::source(&two) };
+        assert_eq!(import_with(&store, m, &dry, &two, None, false).await.unwrap().inserted, 3, "{b:?}");
+        assert_eq!(partitions(&store).await.len(), if pg { 3 } else { 0 }, "{b:?} nothing left behind");
+        assert_eq!(import(&store, m, &two, None, false).await.unwrap().inserted, 3, "{b:?}");
+        assert_eq!((usage(m, "2022-10").await, usage(m, "2022-11").await), (4_000_000_000, 2_000_000_000));
+        assert_eq!(partitions(&store).await.len(), if pg { 5 } else { 0 }, "{b:?}");
+
+        // a new month interrupted by a stored one: the rest of the new month is compared, then stored
+        let dec = "line_id,month,usage_gb\n07000000001,2022-12,1\n07000000001,2022-09,1\n07000000002,2022-12,2\n";
+        let o = import(&store, m, &write(&dir, "dec.csv", dec), None, false).await.unwrap();
+        assert_eq!((o.inserted, o.unchanged), (2, 1), "{b:?}");
+        assert_eq!(usage(m, "2022-12").await, 3_000_000_000, "{b:?}");
+        let o = import(&store, m, &write(&dir, "dec2.csv", dec), None, false).await.unwrap();
+        assert_eq!((o.inserted, o.unchanged), (0, 3), "{b:?} re-import changes nothing");
+    }
+}

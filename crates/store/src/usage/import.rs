@@ -4,6 +4,7 @@
 
 use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
 use crate::imports::{ImportOutcome, ImportSource};
+use crate::usage::partition;
 use crate::{Result, Store};
 use gigaops_domain::usage::bytes_to_gb;
 use gigaops_domain::YearMonth;
@@ -251,8 +252,12 @@ impl LineIndex {
 
 /// What the import knows of one month of the file.
 struct MonthSeen {
-    /// No usage stored yet for this month: its rows go straight into `usage_month`.
+    /// No usage of the municipality stored yet for this month: its monthly rows are written
+    /// straight to `target`.
     fresh: bool,
+    /// Where the month's rows go when fresh: `None` → `usage_month`; `Some(month)` → a table of
+    /// their own that becomes the month's partition (PostgreSQL, a month with no partition yet).
+    target: Option<YearMonth>,
     /// The month as stored (`YYYY-MM`).
     text: std::sync::Arc<str>,
     /// Per line slot, the file row that gave the month (0 = none yet): the duplicate check of
@@ -264,8 +269,8 @@ struct MonthSeen {
 
 /// A checked usage row and where it goes.
 enum Row {
-    /// Monthly row of a month with no usage stored: straight into `usage_month` ([`DIRECT_COLS`]).
-    Direct([V; 4]),
+    /// Monthly row of a fresh month: straight into its target ([`MonthSeen::target`], [`DIRECT_COLS`]).
+    Direct(Option<YearMonth>, [V; 4]),
     /// Into `staging_usage` ([`STAGED_COLS`]), compared with what is stored once the file is read.
     Staged([V; 6]),
 }
@@ -326,6 +331,8 @@ pub async fn import_usage(
     let mut lines = LineIndex::load(&mut tx, municipality_id).await?;
     lap("lines loaded");
     let stored = stored_months(&mut tx, municipality_id).await?;
+    let partitioned = partition::existing(&mut tx).await?;
+    let mut direct_target: Option<Option<YearMonth>> = None;
     let mut file_months: HashMap<YearMonth, MonthSeen> = HashMap::new();
     let mut errors = Errors::default();
     let (mut file_rows, mut direct_rows, mut daily, mut staging) = (0u64, 0i64, false, false);
@@ -356,7 +363,8 @@ pub async fn import_usage(
         daily |= r.day.is_some();
         let seen = file_months.entry(r.month).or_insert_with(|| {
             let text: std::sync::Arc<str> = r.month.to_string().into();
-            MonthSeen { fresh: !stored.contains(&*text), text, first_row: Vec::new(), direct: false }
+            let target = (pg && !partitioned.contains(&r.month)).then_some(r.month);
+            MonthSeen { fresh: !stored.contains(&*text), target, text, first_row: Vec::new(), direct: false }
         });
         if r.day.is_none() {
             if seen.first_row.is_empty() {
@@ -378,9 +386,10 @@ pub async fn import_usage(
         if !errors.is_empty() {
             return None;
         }
-        // A fresh month's monthly rows go straight into `usage_month` until the first row that
-        // needs the comparison; from then on every row is staged (one load is open at a time).
-        staging |= !seen.fresh || r.day.is_some();
+        // A fresh month's monthly rows go straight to their target until the first row that needs
+        // the comparison or another target; from then on every row is staged (one load is open
+        // at a time).
+        staging |= !seen.fresh || r.day.is_some() || direct_target.is_some_and(|t| t != seen.target);
         Some(if staging {
             Row::Staged([
                 V::I(r.row as i64),
@@ -393,17 +402,25 @@ pub async fn import_usage(
         } else {
             direct_rows += 1;
             seen.direct = true;
-            Row::Direct([m.clone(), V::S(seen.text.clone()), V::I(line_id), V::I(r.bytes)])
+            direct_target = Some(seen.target);
+            Row::Direct(seen.target, [m.clone(), V::S(seen.text.clone()), V::I(line_id), V::I(r.bytes)])
         })
     });
     let mut next = rows.next();
-    if matches!(next, Some(Row::Direct(_))) {
-        let mut loader = tx.loader("usage_month", &DIRECT_COLS).await?;
-        while let Some(Row::Direct(row)) = next {
+    if let Some(Row::Direct(target, _)) = next {
+        let table = match target {
+            Some(month) => partition::create_unattached(&mut tx, month).await?,
+            None => "usage_month".to_string(),
+        };
+        let mut loader = tx.loader(&table, &DIRECT_COLS).await?;
+        while let Some(Row::Direct(_, row)) = next {
             loader.push(row).await?;
             next = rows.next();
         }
         loader.finish().await?; // a direct row stops coming only at the end of the file, an error or a staged row
+        if let Some(month) = target {
+            partition::attach(&mut tx, month).await?; // its rows are checked: no other month, no duplicate
+        }
     }
     if next.is_some() {
         let mut loader = tx.loader("staging_usage", &STAGED_COLS).await?;
@@ -530,6 +547,7 @@ pub async fn import_usage(
         tx.rollback().await?;
         return Ok(out);
     }
+    partition::ensure(&mut tx, file_months.keys().copied()).await?;
     tx.exec(
         &format!(
             "INSERT INTO usage_month (municipality_id, line_id, month, bytes) \
@@ -560,7 +578,9 @@ pub async fn import_usage(
     tx.commit().await?;
     lap("committed");
     if out.inserted > 0 {
-        refresh_statistics(store, &["usage_month"]).await?; // the escalation run's queries
+        // the escalation run's queries
+        let tables = partition::tables(pg, file_months.keys().copied());
+        refresh_statistics(store, &tables.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     }
     Ok(out)
 }

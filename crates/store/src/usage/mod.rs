@@ -6,6 +6,7 @@
 pub mod escalation;
 pub mod import;
 pub mod notify;
+pub mod partition;
 pub mod queries;
 
 pub use import::{import_lines, import_usage, UsageColumns};
