@@ -8,7 +8,7 @@ use crate::usage::partition;
 use crate::{Result, Store};
 use gigaops_domain::usage::bytes_to_gb;
 use gigaops_domain::YearMonth;
-use gigaops_ingest::usage::{LineRecord, UsageRecord};
+use gigaops_ingest::usage::{line_key, LineRecord, UsageRecord};
 use gigaops_ingest::RowError;
 use std::collections::HashMap;
 
@@ -195,31 +195,6 @@ pub async fn import_lines(
 const STAGED_COLS: [&str; 6] = ["row_no", "line_no", "line_id", "month", "day", "bytes"];
 const DIRECT_COLS: [&str; 4] = ["municipality_id", "month", "line_id", "bytes"];
 
-/// A line id packed into a number that sorts like the text: 24 base-37 digits (`0`–`9` → 1–10,
-/// `A`–`Z` → 11–36, padding 0), the first 12 in the high 64 bits and the last 12 in the low 64
-/// (37^12 < 2^64). Every normalised line id ([`gigaops_ingest::usage::line_id`]: 8–24 ASCII
-/// letters or digits) fits; `None` for anything else.
-fn pack(line_no: &str) -> Option<u128> {
-    let b = line_no.as_bytes();
-    if b.len() > 24 {
-        return None;
-    }
-    let half = |from: usize| {
-        let mut v: u64 = 0;
-        for i in from..from + 12 {
-            let d = match b.get(i) {
-                None => 0,
-                Some(c @ b'0'..=b'9') => u64::from(c - b'0') + 1,
-                Some(c @ b'A'..=b'Z') => u64::from(c - b'A') + 11,
-                Some(_) => return None,
-            };
-            v = v * 37 + d;
-        }
-        Some(v)
-    };
-    Some(u128::from(half(0)?) << 64 | u128::from(half(12)?))
-}
-
 /// The municipality's lines (回線番号 → `line.id`), loaded once per usage import: sorted packed
 /// keys, 32 bytes per line (about 300 MB for 9.5 million lines). A lookup tries the slot after
 /// the previous hit first (statements usually come sorted by line), then searches. The slot is
@@ -233,14 +208,14 @@ impl LineIndex {
     /// Loads the municipality's lines ([`BulkTx::key_ids`]).
     async fn load(tx: &mut BulkTx, municipality_id: i64) -> Result<Self> {
         let mut keys: Vec<(u128, i64)> = Vec::new();
-        tx.key_ids("line", "line_no", municipality_id, |no, id| keys.extend(pack(no).map(|k| (k, id)))).await?;
+        tx.key_ids("line", "line_no", municipality_id, |no, id| keys.extend(line_key(no).map(|k| (k, id)))).await?;
         keys.sort_unstable();
         Ok(LineIndex { keys, next: 0 })
     }
 
     /// The line's slot and id.
     fn find(&mut self, line_no: &str) -> Option<(usize, i64)> {
-        let k = pack(line_no)?;
+        let k = line_key(line_no)?;
         let slot = match self.keys.get(self.next) {
             Some((key, _)) if *key == k => self.next,
             _ => self.keys.binary_search_by_key(&k, |(key, _)| *key).ok()?,
@@ -583,34 +558,4 @@ pub async fn import_usage(
         refresh_statistics(store, &tables.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pack;
-
-    #[test]
-    fn packed_line_ids_sort_like_the_text_and_stay_distinct() {
-        let ids = [
-            "0000000A",
-            "07000000001",
-            "070000000010",
-            "07000000002",
-            "0700000001",
-            "08000000000",
-            "8000000000",
-            "89811000000000000001",
-            "8981100000000000000Z",
-            "ZZZZZZZZZZZZZZZZZZZZZZZZ",
-        ];
-        let mut sorted = ids.to_vec();
-        sorted.sort();
-        let packed: Vec<u128> = sorted.iter().map(|s| pack(s).unwrap()).collect();
-        assert!(packed.windows(2).all(|w| w[0] < w[1]), "{sorted:?}");
-        assert_eq!(pack("0701"), Some(pack("0701").unwrap()));
-        assert_ne!(pack("0701"), pack("07010"));
-        assert_eq!(pack("ZZZZZZZZZZZZZZZZZZZZZZZZZ"), None, "25 characters");
-        assert_eq!(pack("070-1"), None);
-        assert_eq!(pack("abc"), None, "ids are upper case after normalising");
-    }
 }
