@@ -47,6 +47,8 @@ struct ReportPage {
     from: String,
     to: String,
     fragment: String,
+    /// The link to the escalation policy, for the roles that may see it.
+    show_policy: bool,
 }
 
 pub(super) async fn capacity(
@@ -63,6 +65,7 @@ pub(super) async fn capacity(
         from: from.to_string(),
         to: to.to_string(),
         fragment: r.to_html_fragment(),
+        show_policy: me.access.allows(Capability::ViewEscalationPolicy),
     })
 }
 
@@ -80,5 +83,6 @@ pub(super) async fn escalation(
         from: from.to_string(),
         to: to.to_string(),
         fragment: r.to_html_fragment(),
+        show_policy: me.access.allows(Capability::ViewEscalationPolicy),
     })
 }

@@ -64,9 +64,12 @@ async fn the_policy_page_is_edited_by_the_admin_and_read_by_the_board() {
         let t = csrf_token(&page.body);
         let r = post_fields(&app, &board, "/usage/policy", &policy_fields(&t, &[("single_gb", "150")])).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{b:?} board may not change it");
+        assert!(app.get(&board, "/usage/report").await.body.contains("href=\"/usage/policy\""), "{b:?} link shown");
         for who in [SCHOOL, VIEWER] {
             let c = app.login(who).await;
             assert_eq!(app.get(&c, "/usage/policy").await.status, StatusCode::FORBIDDEN, "{b:?} {who}");
+            let report = app.get(&c, "/usage/report").await;
+            assert!(!report.body.contains("/usage/policy"), "{b:?} {who}: no link to a page they may not see");
         }
 
         let admin = app.login(ADMIN).await;
