@@ -1,6 +1,8 @@
-//! `gigaops demo`: a demo municipality (前橋市, code `maebashi`) with the real MEXT school rows and
-//! the FY2021–2022 fleet history of `examples/maebashi-fy2022/`, plus one account per role.
-//! The files are compiled into the binary and go through the normal import pipeline.
+//! `gigaops demo`: a demo municipality (前橋市, code `maebashi`) with the real MEXT school rows, the
+//! FY2021–2022 fleet history of `examples/maebashi-fy2022/`, the 2022 LTE usage of
+//! `examples/maebashi-2022-usage/` with the escalation run for September–December 2022 (Maebashi's
+//! policy, seed 003), plus one account per role. The files are compiled into the binary and go
+//! through the normal import pipeline (the usage files through the `import` commands' own code).
 
 use anyhow::{anyhow, Result};
 use gigaops_ingest::open_table;
@@ -19,6 +21,25 @@ const FILES: [(&str, &[u8]); 5] = [
     ("movements-fy2021.csv", include_bytes!("../../../examples/maebashi-fy2022/movements-fy2021.csv")),
     ("incidents-fy2021.csv", include_bytes!("../../../examples/maebashi-fy2022/incidents-fy2021.csv")),
     ("incidents-fy2022.csv", include_bytes!("../../../examples/maebashi-fy2022/incidents-fy2022.csv")),
+];
+
+/// Maebashi's 2022 LTE usage: the lines, January–November per month, December as the carrier's
+/// statement with its column mapping (`examples/maebashi-2022-usage/README.md`).
+const USAGE_FILES: [(&str, &[u8]); 14] = [
+    ("lines.csv", include_bytes!("../../../examples/maebashi-2022-usage/lines.csv")),
+    ("usage-2022-01.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-01.csv")),
+    ("usage-2022-02.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-02.csv")),
+    ("usage-2022-03.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-03.csv")),
+    ("usage-2022-04.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-04.csv")),
+    ("usage-2022-05.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-05.csv")),
+    ("usage-2022-06.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-06.csv")),
+    ("usage-2022-07.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-07.csv")),
+    ("usage-2022-08.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-08.csv")),
+    ("usage-2022-09.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-09.csv")),
+    ("usage-2022-10.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-10.csv")),
+    ("usage-2022-11.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-11.csv")),
+    ("carrier-2022-12.csv", include_bytes!("../../../examples/maebashi-2022-usage/carrier-2022-12.csv")),
+    ("carrier-mapping.toml", include_bytes!("../../../examples/maebashi-2022-usage/carrier-mapping.toml")),
 ];
 
 fn src(name: &str, bytes: &[u8]) -> ImportSource {
@@ -64,6 +85,22 @@ pub async fn ensure(store: &Store) -> Result<()> {
         let reader = gigaops_ingest::incidents::read(&mut t).map_err(|e| anyhow!("{e}"))?;
         eprintln!("{}", fleet::events::import_incidents(store, m.id, &src(n, b), reader).await?.summary_ja());
     }
+    for (name, bytes) in USAGE_FILES {
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    let o = crate::usage::import_lines(store, m.id, &dir.join("lines.csv"), None, false).await?;
+    eprintln!("{}", o.summary_ja());
+    for (name, _) in &USAGE_FILES[1..13] {
+        let mapping = name.starts_with("carrier").then(|| dir.join("carrier-mapping.toml"));
+        let o =
+            crate::usage::import_usage(store, m.id, &dir.join(name), mapping.as_deref(), false, None, false).await?;
+        eprintln!("{}", o.summary_ja());
+    }
+    for month in 9..=12 {
+        let month = gigaops_domain::YearMonth::new(2022, month).ok_or_else(|| anyhow!("2022-{month}"))?;
+        gigaops_store::usage::escalation::run(store, m.id, month, Some("demo")).await?;
+    }
+    eprintln!("通信量の段階的な対応: 2022-09〜2022-12 を判定しました");
     let accounts = [
         ("admin@demo.gigaops.jp", "デモ管理者", users::Role::Admin, vec![]),
         ("board@demo.gigaops.jp", "教育委員会（デモ）", users::Role::Board, vec![]),

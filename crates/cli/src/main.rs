@@ -77,7 +77,7 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Create the demo municipality: real Maebashi schools and the FY2021–2022 fleet history.
+    /// Create the demo municipality: real Maebashi schools, the FY2021–2022 fleet history, the 2022 LTE usage and its escalation.
     Demo,
     /// Import a file (CSV or XLSX; UTF-8, UTF-8 with BOM or CP932).
     Import {
