@@ -224,7 +224,7 @@ impl BulkTx {
     }
 
     /// Opens a [`Loader`] appending rows to `table(columns)`. While it is open the transaction is
-    /// its own: finish (or abort) it before the next statement.
+    /// its own: finish it before the next statement. Errors: the database's (e.g. no such table).
     pub async fn loader<'t>(&'t mut self, table: &str, columns: &[&str]) -> Result<Loader<'t>> {
         let sink = match self {
             BulkTx::Sqlite(tx) => {
@@ -289,8 +289,7 @@ const COPY_PIECE: usize = 1 << 20;
 /// Rows streamed into one table, for an import of any size: PostgreSQL one `COPY … FROM STDIN`
 /// (text format) for the whole stream, sent in pieces of 1 MiB, so the server stores rows while
 /// the caller reads on; SQLite multi-row prepared INSERTs of up to 8,000 values. Obtained from
-/// [`BulkTx::loader`]; end it with [`Loader::finish`]; to
-/// write nothing, roll the transaction back.
+/// [`BulkTx::loader`] and ended with [`Loader::finish`]; to write nothing, roll the transaction back.
 pub struct Loader<'t> {
     columns: usize,
     sink: LoadSink<'t>,
