@@ -79,10 +79,11 @@ pub fn line_id(s: &str) -> Result<String, String> {
     }
 }
 
-/// A normalised line id ([`line_id`]) packed into a number that sorts like the text: 24 base-37 digits (`0`–`9` → 1–10,
-/// `A`–`Z` → 11–36, padding 0), the first 12 in the high 64 bits and the last 12 in the low 64
-/// (37^12 < 2^64): 16 bytes, for the lookups and duplicate checks of millions of lines. Every
-/// normalised line id (8–24 ASCII letters or digits) fits; `None` for anything else.
+/// A normalised line id ([`line_id`]) packed into a number that sorts like the text: 24 base-37
+/// digits (`0`–`9` → 1–10, `A`–`Z` → 11–36, padding 0), the first 12 in the high 64 bits and the
+/// last 12 in the low 64 (37^12 < 2^64): 16 bytes, for the lookups and duplicate checks of
+/// millions of lines. Every normalised line id (8–24 ASCII letters or digits) fits; `None` for
+/// anything else.
 pub fn line_key(line_no: &str) -> Option<u128> {
     let b = line_no.as_bytes();
     if b.len() > 24 {

@@ -325,14 +325,9 @@ pub async fn import_usage(
                 return None;
             }
         };
+        let line_error = |expected: &str| format!("{file}:{}:{}: {} — {expected}", r.row, cols.line, r.line_id);
         let Some((slot, line_id)) = lines.find(&r.line_id) else {
-            errors.push(
-                r.row,
-                format!(
-                    "{file}:{}:{}: {} — 登録済みの回線（先に gigaops import lines で回線を登録してください）",
-                    r.row, cols.line, r.line_id
-                ),
-            );
+            errors.push(r.row, line_error("登録済みの回線（先に gigaops import lines で回線を登録してください）"));
             return None;
         };
         daily |= r.day.is_some();
@@ -349,10 +344,7 @@ pub async fn import_usage(
             if first != 0 {
                 errors.push(
                     r.row,
-                    format!(
-                        "{file}:{}:{}: {} — 同じ回線・同じ月の行は 1 行だけ（{first}行目と重複しています）",
-                        r.row, cols.line, r.line_id
-                    ),
+                    line_error(&format!("同じ回線・同じ月の行は 1 行だけ（{first}行目と重複しています）")),
                 );
                 return None;
             }
