@@ -35,6 +35,10 @@ pub struct RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.row == 0 && self.column.is_empty() {
+            // a problem with the whole file, not one cell
+            return write!(f, "{}: {}", self.file, self.expected);
+        }
         write!(f, "{}:{}:{}: {} — {}", self.file, self.row, self.column, self.value, self.expected)
     }
 }
@@ -130,6 +134,13 @@ pub fn read_ahead<T: Send, R>(
 pub struct Table {
     pub file: String,
     pub headers: Vec<String>,
+    /// How the file was read, for previews: `UTF-8`, `UTF-8（BOM付き）`, `Shift_JIS(CP932)` or
+    /// `Excel ブック`.
+    pub encoding: &'static str,
+    /// The sheets of a workbook in book order (empty for CSV), so a caller can offer a choice.
+    pub sheets: Vec<String>,
+    /// The sheet that was read (`None` for CSV).
+    pub sheet: Option<String>,
     rows: Peekable<RowIter>,
 }
 
@@ -148,7 +159,14 @@ impl Table {
             let cells: Vec<String> = cells.iter().map(|c| clean_cell(c)).collect();
             (!is_blank(&cells)).then_some(Ok(RawRow { row: i + 2, cells }))
         });
-        Table { file: file.into(), headers, rows: (Box::new(iter) as RowIter).peekable() }
+        Table {
+            file: file.into(),
+            headers,
+            encoding: "UTF-8",
+            sheets: Vec::new(),
+            sheet: None,
+            rows: (Box::new(iter) as RowIter).peekable(),
+        }
     }
 
     /// The data rows, in file order. An `Err` is a row that could not be read (a read error in the
@@ -259,6 +277,11 @@ fn open_csv(path: &Path, file: String) -> Result<Table, FileError> {
     f.by_ref().take(SNIFF_BYTES as u64).read_to_end(&mut head).map_err(io_err)?;
     let encoding = detect_encoding(&head, head.len() == SNIFF_BYTES)
         .ok_or_else(|| FileError::UnknownEncoding { file: file.clone() })?;
+    let label = match encoding {
+        e if e == UTF_8 && head.starts_with(b"\xef\xbb\xbf") => "UTF-8（BOM付き）",
+        e if e == UTF_8 => "UTF-8",
+        _ => "Shift_JIS(CP932)",
+    };
     f.seek(SeekFrom::Start(0)).map_err(io_err)?;
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding)).strip_bom(true).build(f);
     let lines = LineStarts::default();
@@ -319,7 +342,14 @@ fn open_csv(path: &Path, file: String) -> Result<Table, FileError> {
             }
         }
     });
-    Ok(Table { file, headers, rows: (Box::new(iter) as RowIter).peekable() })
+    Ok(Table {
+        file,
+        headers,
+        encoding: label,
+        sheets: Vec::new(),
+        sheet: None,
+        rows: (Box::new(iter) as RowIter).peekable(),
+    })
 }
 
 /// Line numbers of the line starts not yet passed, shared between [`LineMarks`] and the row
@@ -386,10 +416,10 @@ fn open_workbook(path: &Path, file: String, sheet: Option<&str>) -> Result<Table
             None => names.first().cloned().ok_or_else(|| FileError::Empty { file: file.clone() })?,
         };
         let range = book.worksheet_range(&name).map_err(|e| unreadable(&e))?;
-        Ok((name, range))
+        Ok((name, range, names))
     }))
     .unwrap_or_else(|_| Err(unreadable(&"ファイルの構造が壊れています")));
-    let (name, range) = loaded?;
+    let (name, range, sheets) = loaded?;
 
     let first_row = range.start().map_or(0, |(r, _)| r as usize);
     let mut rows = range.rows().enumerate().filter_map(|(i, cells)| {
@@ -401,7 +431,14 @@ fn open_workbook(path: &Path, file: String, sheet: Option<&str>) -> Result<Table
         return Err(FileError::Empty { file });
     };
     let data: Vec<Result<RawRow, RowError>> = rows.map(Ok).collect();
-    Ok(Table { file, headers: header.cells, rows: (Box::new(data.into_iter()) as RowIter).peekable() })
+    Ok(Table {
+        file,
+        headers: header.cells,
+        encoding: "Excel ブック",
+        sheets,
+        sheet: Some(name),
+        rows: (Box::new(data.into_iter()) as RowIter).peekable(),
+    })
 }
 
 /// The text of a workbook cell: whole numbers without `.0`, dates as `YYYY-MM-DD` (with
