@@ -2,12 +2,12 @@
 //! FY2021–2022 fleet history of `examples/maebashi-fy2022/`, the 2022 LTE usage of
 //! `examples/maebashi-2022-usage/` with the escalation run for September–December 2022 (Maebashi's
 //! policy, seed 003), plus one account per role. The files are compiled into the binary and go
-//! through the normal import pipeline (the usage files through the `import` commands' own code).
+//! through the one import pipeline, as `gigaops import` does.
 
 use anyhow::{anyhow, Result};
-use gigaops_ingest::open_table;
-use gigaops_store::imports::ImportSource;
-use gigaops_store::{fleet, municipalities, schools, users, Store};
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::{self, ImportOptions, ImportRequest, Progress};
+use gigaops_store::{municipalities, users, Store};
 
 /// The demo municipality's code.
 pub const CODE: &str = "maebashi";
@@ -42,13 +42,21 @@ const USAGE_FILES: [(&str, &[u8]); 14] = [
     ("carrier-mapping.toml", include_bytes!("../../../examples/maebashi-2022-usage/carrier-mapping.toml")),
 ];
 
-fn src(name: &str, bytes: &[u8]) -> ImportSource {
-    ImportSource {
-        file_name: format!("demo/{name}"),
-        file_sha256: gigaops_ingest::sha256_hex(bytes),
+/// Imports one of the demo's files through the one import pipeline.
+async fn import(store: &Store, m: i64, kind: ImportKind, path: &std::path::Path, options: ImportOptions) -> Result<()> {
+    let progress = Progress::default();
+    let request = ImportRequest {
+        kind,
+        path,
+        options,
         imported_by: Some("demo".into()),
         dry_run: false,
-    }
+        run_id: None,
+        progress: &progress,
+    };
+    let (_, out) = imports::run(store, m, request).await;
+    eprintln!("{}", out?.summary_ja());
+    Ok(())
 }
 
 /// Creates the demo municipality unless it exists. Idempotent.
@@ -62,39 +70,36 @@ pub async fn ensure(store: &Store) -> Result<()> {
     for (name, bytes) in FILES {
         std::fs::write(dir.join(name), bytes)?;
     }
-    let open = |name: &str| open_table(&dir.join(name), None).map_err(|e| anyhow!("{e}"));
-    let (n, b) = FILES[0];
-    let mut t = open(n)?;
-    let records: Vec<_> = gigaops_ingest::schools::read(&mut t)
-        .map_err(|e| anyhow!("{e}"))?
-        .collect::<Result<_, _>>()
-        .map_err(|es: Vec<gigaops_ingest::RowError>| anyhow!("{}", es[0]))?;
-    let o = schools::import(store, m.id, &src(n, b), records, Some("前橋市立")).await?;
-    eprintln!("{}", o.summary_ja());
-    let (n, b) = FILES[1];
-    let mut t = open(n)?;
+    let file = |name: &str| dir.join(name);
+    import(
+        store,
+        m.id,
+        ImportKind::Schools,
+        &file(FILES[0].0),
+        ImportOptions { name_prefix: Some("前橋市立".into()), ..Default::default() },
+    )
+    .await?;
     let as_of = chrono::NaiveDate::from_ymd_opt(2021, 4, 1).expect("valid date");
-    let reader = gigaops_ingest::devices::read(&mut t).map_err(|e| anyhow!("{e}"))?;
-    eprintln!("{}", fleet::devices::import(store, m.id, &src(n, b), reader, as_of, |_| {}).await?.summary_ja());
-    let (n, b) = FILES[2];
-    let mut t = open(n)?;
-    let reader = gigaops_ingest::movements::read(&mut t).map_err(|e| anyhow!("{e}"))?;
-    eprintln!("{}", fleet::events::import_movements(store, m.id, &src(n, b), reader).await?.summary_ja());
-    for (n, b) in &FILES[3..] {
-        let mut t = open(n)?;
-        let reader = gigaops_ingest::incidents::read(&mut t).map_err(|e| anyhow!("{e}"))?;
-        eprintln!("{}", fleet::events::import_incidents(store, m.id, &src(n, b), reader).await?.summary_ja());
+    import(
+        store,
+        m.id,
+        ImportKind::Devices,
+        &file(FILES[1].0),
+        ImportOptions { as_of: Some(as_of), ..Default::default() },
+    )
+    .await?;
+    import(store, m.id, ImportKind::Movements, &file(FILES[2].0), ImportOptions::default()).await?;
+    for (n, _) in &FILES[3..] {
+        import(store, m.id, ImportKind::Incidents, &file(n), ImportOptions::default()).await?;
     }
     for (name, bytes) in USAGE_FILES {
         std::fs::write(dir.join(name), bytes)?;
     }
-    let o = crate::usage::import_lines(store, m.id, &dir.join("lines.csv"), None, false).await?;
-    eprintln!("{}", o.summary_ja());
+    import(store, m.id, ImportKind::Lines, &file("lines.csv"), ImportOptions::default()).await?;
+    let mapping = ("carrier-mapping.toml".to_string(), String::from_utf8_lossy(USAGE_FILES[13].1).into_owned());
     for (name, _) in &USAGE_FILES[1..13] {
-        let mapping = name.starts_with("carrier").then(|| dir.join("carrier-mapping.toml"));
-        let o =
-            crate::usage::import_usage(store, m.id, &dir.join(name), mapping.as_deref(), false, None, false).await?;
-        eprintln!("{}", o.summary_ja());
+        let mapping = name.starts_with("carrier").then(|| mapping.clone());
+        import(store, m.id, ImportKind::Usage, &file(name), ImportOptions { mapping, ..Default::default() }).await?;
     }
     for month in 9..=12 {
         let month = gigaops_domain::YearMonth::new(2022, month).ok_or_else(|| anyhow!("2022-{month}"))?;

@@ -1,13 +1,14 @@
-//! `gigaops import …`: every file goes through the one pipeline of DESIGN.md §5 — read, map
-//! headers, validate every row, write nothing on error, commit in one transaction, log the import.
+//! `gigaops import …`: every file goes through the one import pipeline (`gigaops_store::imports::run`)
+//! — read, map headers, validate every row, write nothing on error, commit in one transaction, log
+//! the import.
 
 use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
-use gigaops_ingest::{file_sha256, open_table};
-use gigaops_store::imports::{ImportOutcome, ImportSource};
-use gigaops_store::{fleet, municipalities, schools, Store};
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::{self, ImportOptions, ImportOutcome, ImportRequest, Progress};
+use gigaops_store::{municipalities, Store};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
@@ -85,80 +86,84 @@ pub enum ImportCommand {
     },
 }
 
-pub(crate) fn source(path: &Path, dry_run: bool) -> Result<ImportSource> {
-    Ok(ImportSource {
-        file_name: path
-            .file_name()
-            .map(|f| f.to_string_lossy().to_string())
-            .unwrap_or_else(|| path.display().to_string()),
-        file_sha256: file_sha256(path).with_context(|| format!("{} を読めません", path.display()))?,
-        imported_by: Some("cli".into()),
-        dry_run,
-    })
+impl ImportCommand {
+    /// The kind, the file, the options and `--dry-run`, for [`imports::run`].
+    fn request(self) -> Result<(ImportKind, PathBuf, ImportOptions, bool)> {
+        let date = |s: Option<String>| -> Result<Option<chrono::NaiveDate>> {
+            s.map(|s| {
+                gigaops_domain::calendar::parse_date(&s)
+                    .ok_or_else(|| anyhow!("--as-of「{s}」は日付ではありません（YYYY-MM-DD）"))
+            })
+            .transpose()
+        };
+        Ok(match self {
+            ImportCommand::Schools { file, name_prefix, sheet, dry_run } => {
+                (ImportKind::Schools, file, ImportOptions { sheet, name_prefix, ..Default::default() }, dry_run)
+            }
+            ImportCommand::Devices { file, as_of, sheet, dry_run } => {
+                (ImportKind::Devices, file, ImportOptions { sheet, as_of: date(as_of)?, ..Default::default() }, dry_run)
+            }
+            ImportCommand::Incidents { file, sheet, dry_run } => {
+                (ImportKind::Incidents, file, ImportOptions { sheet, ..Default::default() }, dry_run)
+            }
+            ImportCommand::Movements { file, sheet, dry_run } => {
+                (ImportKind::Movements, file, ImportOptions { sheet, ..Default::default() }, dry_run)
+            }
+            ImportCommand::Plan { file, plan, sheet, dry_run } => {
+                (ImportKind::Plan, file, ImportOptions { sheet, plan, ..Default::default() }, dry_run)
+            }
+            ImportCommand::Lines { file, sheet, dry_run } => {
+                (ImportKind::Lines, file, ImportOptions { sheet, ..Default::default() }, dry_run)
+            }
+            ImportCommand::Usage { file, mapping, replace, sheet, dry_run } => {
+                let mapping = match mapping {
+                    Some(p) => {
+                        let text =
+                            std::fs::read_to_string(&p).with_context(|| format!("{} を読めません", p.display()))?;
+                        let name =
+                            p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+                        Some((name, text))
+                    }
+                    None => None,
+                };
+                (ImportKind::Usage, file, ImportOptions { sheet, mapping, replace, ..Default::default() }, dry_run)
+            }
+        })
+    }
 }
 
-pub(crate) fn open(path: &Path, sheet: Option<&str>) -> Result<gigaops_ingest::Table> {
-    open_table(path, sheet).map_err(|e| anyhow!("{e}"))
-}
-
+/// `gigaops import KIND FILE …`: runs the one import pipeline ([`imports::run`]) with a progress
+/// counter on stderr, prints the detected format, the warnings and the counts.
 pub async fn run(store: &Store, muni: Option<&str>, cmd: ImportCommand) -> Result<()> {
     let m = municipalities::resolve(store, muni).await?;
-    let out: ImportOutcome = match cmd {
-        ImportCommand::Schools { file, name_prefix, sheet, dry_run } => {
-            let src = source(&file, dry_run)?;
-            let mut t = open(&file, sheet.as_deref())?;
-            let mut records = Vec::new();
-            let mut errors = Vec::new();
-            for r in gigaops_ingest::schools::read(&mut t).map_err(|e| anyhow!("{e}"))? {
-                match r {
-                    Ok(rec) => records.push(rec),
-                    Err(es) => errors.extend(es.into_iter().map(|e| e.to_string())),
-                }
+    let (kind, file, options, dry_run) = cmd.request()?;
+    let progress = Progress::default();
+    let bar = progress_bar(0);
+    let request = ImportRequest {
+        kind,
+        path: &file,
+        options,
+        imported_by: Some("cli".into()),
+        dry_run,
+        run_id: None,
+        progress: &progress,
+    };
+    let (preview, out) = {
+        let work = imports::run(store, m.id, request);
+        tokio::pin!(work);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = tick.tick() => bar.set_position(progress.rows()),
             }
-            if !errors.is_empty() {
-                return Err(gigaops_store::StoreError::Rows(errors).into());
-            }
-            schools::import(store, m.id, &src, records, name_prefix.as_deref()).await?
-        }
-        ImportCommand::Devices { file, as_of, sheet, dry_run } => {
-            let as_of = match as_of {
-                Some(s) => gigaops_domain::calendar::parse_date(&s)
-                    .ok_or_else(|| anyhow!("--as-of「{s}」は日付ではありません（YYYY-MM-DD）"))?,
-                None => chrono::Local::now().date_naive(),
-            };
-            let src = source(&file, dry_run)?;
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-            let mut t = open(&file, sheet.as_deref())?;
-            let reader = gigaops_ingest::devices::read(&mut t).map_err(|e| anyhow!("{e}"))?;
-            eprintln!("{}: 形式 {}", src.file_name, reader.format().label_ja());
-            let bar = progress(size / 100);
-            let out = fleet::devices::import(store, m.id, &src, reader, as_of, |n| bar.set_position(n)).await;
-            bar.finish_and_clear();
-            out?
-        }
-        ImportCommand::Incidents { file, sheet, dry_run } => {
-            let src = source(&file, dry_run)?;
-            let mut t = open(&file, sheet.as_deref())?;
-            let reader = gigaops_ingest::incidents::read(&mut t).map_err(|e| anyhow!("{e}"))?;
-            fleet::events::import_incidents(store, m.id, &src, reader).await?
-        }
-        ImportCommand::Plan { file, plan, sheet, dry_run } => {
-            crate::plan::import(store, m.id, &file, plan.as_deref(), sheet.as_deref(), dry_run).await?
-        }
-        ImportCommand::Lines { file, sheet, dry_run } => {
-            crate::usage::import_lines(store, m.id, &file, sheet.as_deref(), dry_run).await?
-        }
-        ImportCommand::Usage { file, mapping, replace, sheet, dry_run } => {
-            crate::usage::import_usage(store, m.id, &file, mapping.as_deref(), replace, sheet.as_deref(), dry_run)
-                .await?
-        }
-        ImportCommand::Movements { file, sheet, dry_run } => {
-            let src = source(&file, dry_run)?;
-            let mut t = open(&file, sheet.as_deref())?;
-            let reader = gigaops_ingest::movements::read(&mut t).map_err(|e| anyhow!("{e}"))?;
-            fleet::events::import_movements(store, m.id, &src, reader).await?
         }
     };
+    bar.finish_and_clear();
+    if let Some(f) = &preview.format {
+        eprintln!("{}: 形式 {}（{}）", file.display(), f, preview.encoding.as_deref().unwrap_or(""));
+    }
+    let out: ImportOutcome = out?;
     for w in &out.warnings {
         eprintln!("警告: {w}");
     }
@@ -167,7 +172,7 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ImportCommand) -> Resul
 }
 
 /// A row counter on stderr (hidden when stderr is not a terminal, e.g. in CI).
-pub(crate) fn progress(estimate: u64) -> ProgressBar {
+pub(crate) fn progress_bar(estimate: u64) -> ProgressBar {
     let bar = ProgressBar::new(estimate.max(1));
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos} 行 ({per_sec}) {elapsed}")

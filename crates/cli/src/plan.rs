@@ -4,10 +4,9 @@
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
 use gigaops_domain::FiscalYear;
-use gigaops_store::imports::ImportOutcome;
 use gigaops_store::plan::{self, YearState};
 use gigaops_store::{municipalities, users, Store};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum PlanCommand {
@@ -32,19 +31,6 @@ pub enum PlanCommand {
     },
     /// List plans with their periods.
     List,
-}
-
-/// `gigaops import plan FILE`: a 資料4-1 evaluation file or a schedule file (told apart by headers).
-pub async fn import(
-    store: &Store,
-    municipality_id: i64,
-    file: &Path,
-    plan_name: Option<&str>,
-    sheet: Option<&str>,
-    dry_run: bool,
-) -> Result<ImportOutcome> {
-    let src = crate::import::source(file, dry_run)?;
-    Ok(plan::import_file(store, municipality_id, &src, file, sheet, plan_name).await?)
 }
 
 /// `gigaops report plan`: the evaluation of a year, or with `--schedule` the plan's schedule.

@@ -6,85 +6,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use gigaops_domain::usage::{gb, EscalationPolicy};
 use gigaops_domain::YearMonth;
-use gigaops_ingest::usage::{read_lines, read_usage, UsageMapping};
-use gigaops_store::imports::ImportOutcome;
-use gigaops_store::usage::{self, escalation, queries, UsageColumns};
+use gigaops_store::usage::{escalation, queries};
 use gigaops_store::{municipalities, Store};
-use std::path::{Path, PathBuf};
-
-/// `import lines FILE`.
-pub async fn import_lines(
-    store: &Store,
-    m: i64,
-    file: &Path,
-    sheet: Option<&str>,
-    dry_run: bool,
-) -> Result<ImportOutcome> {
-    let src = crate::import::source(file, dry_run)?;
-    let mut t = crate::import::open(file, sheet)?;
-    let reader = read_lines(&mut t).map_err(|e| anyhow!("{e}"))?;
-    let bar = crate::import::progress(0);
-    let out = usage::import_lines(store, m, &src, reader, |n| bar.set_position(n)).await;
-    bar.finish_and_clear();
-    Ok(out?)
-}
-
-/// The current month in Japan (the latest month usage may be imported for).
-fn this_month() -> YearMonth {
-    let jst = chrono::FixedOffset::east_opt(9 * 3600).expect("constant offset");
-    YearMonth::of(chrono::Utc::now().with_timezone(&jst).date_naive())
-}
-
-/// `import usage FILE [--mapping TOML] [--replace]`.
-pub async fn import_usage(
-    store: &Store,
-    m: i64,
-    file: &Path,
-    mapping: Option<&Path>,
-    replace: bool,
-    sheet: Option<&str>,
-    dry_run: bool,
-) -> Result<ImportOutcome> {
-    let mapping = match mapping {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("{} を読めません", p.display()))?;
-            let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
-            Some(UsageMapping::parse(&name, &text).map_err(|e| anyhow!("{e}"))?)
-        }
-        None => None,
-    };
-    let src = crate::import::source(file, dry_run)?;
-    let mut t = crate::import::open(file, sheet)?;
-    let headers = t.headers.clone();
-    let (layout, reader) = read_usage(&mut t, mapping.as_ref(), this_month()).map_err(|e| anyhow!("{e}"))?;
-    let find = |names: &[&str]| {
-        headers
-            .iter()
-            .find(|h| names.iter().any(|n| gigaops_ingest::normalize_header(n) == gigaops_ingest::normalize_header(h)))
-    };
-    let line_label = match &mapping {
-        Some(mp) => mp.line_id.clone(),
-        None => {
-            find(&["line_id", "line", "回線番号", "電話番号", "iccid"]).cloned().unwrap_or_else(|| "line_id".into())
-        }
-    };
-    let cols = UsageColumns { line: line_label, month: String::new(), usage: layout.usage_column.clone() };
-    eprintln!(
-        "{}: {}ごとの行、単位 {}（列「{}」）",
-        src.file_name,
-        if layout.daily { "日" } else { "月" },
-        layout.unit.label(),
-        layout.usage_column
-    );
-    let bar = crate::import::progress(0);
-    // rows are read and checked on a second thread while this one writes them
-    let out = gigaops_ingest::read_ahead(reader, |records| {
-        let import = usage::import_usage(store, m, &src, &cols, records, replace, |n| bar.set_position(n));
-        tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(import))
-    });
-    bar.finish_and_clear();
-    Ok(out?)
-}
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum EscalationCommand {

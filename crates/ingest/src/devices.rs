@@ -13,21 +13,22 @@ use gigaops_domain::SchoolCode;
 
 /// Header aliases (compared after [`crate::table::normalize_header`], so `Serial number`,
 /// `SerialNumber` and `serialNumber` are one alias).
-const MODEL: &[&str] = &["model", "Model Name", "model.name", "機種", "機種名", "モデル", "デバイスモデル", "型番"];
+pub(crate) const MODEL: &[&str] =
+    &["model", "Model Name", "model.name", "機種", "機種名", "モデル", "デバイスモデル", "型番"];
 /// The report group of a model (`iPad（小中）`); only gigaops' own inventory CSV has it.
-const GROUP: &[&str] = &["model_group", "機種グループ", "機種区分"];
-const CLASS: &[&str] = &["device_class", "端末区分", "端末種別"];
-const STATUS: &[&str] = &["status", "状態", "ステータス"];
-const SCHOOL: &[&str] = &["school_code", "学校コード"];
+pub(crate) const GROUP: &[&str] = &["model_group", "機種グループ", "機種区分"];
+pub(crate) const CLASS: &[&str] = &["device_class", "端末区分", "端末種別"];
+pub(crate) const STATUS: &[&str] = &["status", "状態", "ステータス"];
+pub(crate) const SCHOOL: &[&str] = &["school_code", "学校コード"];
 /// Where a school code may be found inside a path or label when there is no school column
 /// (every such column is searched, in this order).
-const PLACE: &[&str] =
+pub(crate) const PLACE: &[&str] =
     &["orgUnitPath", "組織部門", "組織部門のパス", "組織部門パス", "location", "annotatedLocation", "場所", "設置場所"];
-const ASSET: &[&str] =
+pub(crate) const ASSET: &[&str] =
     &["asset_tag", "annotatedAssetId", "AssetID", "資産管理番号", "アセットID", "資産番号", "管理番号"];
-const NAME: &[&str] = &["device_name", "name", "デバイス名", "名前", "端末名"];
-const OS: &[&str] = &["os_version", "os.version", "OSのバージョン", "OSバージョン", "ChromeOSのバージョン"];
-const LAST: &[&str] = &[
+pub(crate) const NAME: &[&str] = &["device_name", "name", "デバイス名", "名前", "端末名"];
+pub(crate) const OS: &[&str] = &["os_version", "os.version", "OSのバージョン", "OSバージョン", "ChromeOSのバージョン"];
+pub(crate) const LAST: &[&str] = &[
     "last_check_in",
     "Last check-in",
     "Last Inventory Update",
@@ -192,7 +193,7 @@ pub struct DeviceRecord {
 /// The rows of a device file, with the format they were read as.
 pub struct DeviceRows<'a> {
     format: DeviceFormat,
-    inner: Box<dyn Iterator<Item = Result<DeviceRecord, Vec<RowError>>> + 'a>,
+    inner: Box<dyn Iterator<Item = Result<DeviceRecord, Vec<RowError>>> + Send + 'a>,
 }
 
 impl DeviceRows<'_> {
@@ -527,5 +528,23 @@ mod tests {
             let r = read(&mut t).unwrap().next().unwrap().unwrap();
             prop_assert_eq!(r.serial_number, s.to_ascii_uppercase());
         }
+    }
+}
+
+impl crate::kind::PreviewRow for DeviceRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("serial_number", self.serial_number.clone()),
+            ("model", opt(&self.model)),
+            ("model_group", opt(&self.model_group)),
+            ("device_class", self.device_class.map(|c| c.label_ja().to_string()).unwrap_or_default()),
+            ("status", self.status.map(|s| s.label_ja().to_string()).unwrap_or_default()),
+            ("school_code", opt(&self.school_code)),
+            ("asset_tag", opt(&self.asset_tag)),
+            ("device_name", opt(&self.device_name)),
+            ("os_version", opt(&self.os_version)),
+            ("last_check_in", opt(&self.last_check_in)),
+        ]
     }
 }

@@ -11,13 +11,13 @@ use gigaops_domain::fleet::IncidentKind;
 use std::collections::HashMap;
 
 /// Header aliases (compared after [`crate::table::normalize_header`]).
-const OCCURRED_ON: &[&str] = &["occurred_on", "発生日", "発生年月日", "date", "日付"];
-const KIND: &[&str] = &["kind", "incident_kind", "種別", "区分", "事象"];
-const CAUSE: &[&str] = &["cause", "原因", "発生原因", "状況"];
-const REPLACEMENT: &[&str] =
+pub(crate) const OCCURRED_ON: &[&str] = &["occurred_on", "発生日", "発生年月日", "date", "日付"];
+pub(crate) const KIND: &[&str] = &["kind", "incident_kind", "種別", "区分", "事象"];
+pub(crate) const CAUSE: &[&str] = &["cause", "原因", "発生原因", "状況"];
+pub(crate) const REPLACEMENT: &[&str] =
     &["replacement_serial", "代替機シリアル", "交換機シリアル", "代替機シリアル番号", "交換機シリアル番号"];
-const REPAIRED_ON: &[&str] = &["repaired_on", "修理完了日", "修理日"];
-const WRITTEN_OFF_ON: &[&str] = &["written_off_on", "廃棄日"];
+pub(crate) const REPAIRED_ON: &[&str] = &["repaired_on", "修理完了日", "修理日"];
+pub(crate) const WRITTEN_OFF_ON: &[&str] = &["written_off_on", "廃棄日"];
 
 const KIND_EXPECTED: &str = "破損・故障・紛失・盗難 のいずれか（damage/fault/loss/theft）";
 
@@ -227,5 +227,20 @@ mod tests {
                 if let Err(errs) = r { prop_assert!(!errs.is_empty()); }
             }
         }
+    }
+}
+
+impl crate::kind::PreviewRow for IncidentRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("serial_number", self.serial_number.clone()),
+            ("occurred_on", self.occurred_on.to_string()),
+            ("kind", self.kind.label_ja().to_string()),
+            ("cause", opt(&self.cause)),
+            ("replacement_serial", opt(&self.replacement_serial)),
+            ("repaired_on", opt(&self.repaired_on)),
+            ("written_off_on", opt(&self.written_off_on)),
+        ]
     }
 }

@@ -11,12 +11,14 @@
 mod cell;
 pub mod devices;
 pub mod incidents;
+pub mod kind;
 pub mod movements;
 pub mod plan;
 pub mod schools;
 pub mod table;
 pub mod usage;
 
+pub use kind::{ColumnUse, ImportKind, PreviewRow};
 pub use table::{
     file_sha256, normalize_header, open_table, read_ahead, sha256_hex, FileError, RawRow, RowError, Table,
 };

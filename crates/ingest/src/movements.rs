@@ -11,9 +11,9 @@ use gigaops_domain::SchoolCode;
 use std::collections::HashMap;
 
 /// Header aliases (compared after [`crate::table::normalize_header`]).
-const MOVED_ON: &[&str] = &["moved_on", "移動日", "date", "日付"];
-const TO_STATUS: &[&str] = &["to_status", "移動後の状態", "status", "状態"];
-const TO_SCHOOL: &[&str] = &["to_school_code", "移動先学校コード", "school_code", "学校コード"];
+pub(crate) const MOVED_ON: &[&str] = &["moved_on", "移動日", "date", "日付"];
+pub(crate) const TO_STATUS: &[&str] = &["to_status", "移動後の状態", "status", "状態"];
+pub(crate) const TO_SCHOOL: &[&str] = &["to_school_code", "移動先学校コード", "school_code", "学校コード"];
 
 const STATUS_EXPECTED: &str =
     "状態（配置済・予備機・修理中・紛失・廃棄、または deployed/spare/in_repair/lost/retired）";
@@ -160,5 +160,16 @@ mod tests {
                 if let Err(errs) = r { prop_assert!(!errs.is_empty()); }
             }
         }
+    }
+}
+
+impl crate::kind::PreviewRow for MovementRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("serial_number", self.serial_number.clone()),
+            ("moved_on", self.moved_on.to_string()),
+            ("to_status", self.to_status.label_ja().to_string()),
+            ("to_school_code", crate::kind::opt(&self.to_school_code)),
+        ]
     }
 }

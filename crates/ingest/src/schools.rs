@@ -15,15 +15,15 @@ use gigaops_domain::SchoolCode;
 use std::collections::HashMap;
 
 /// Header aliases (compared after [`crate::table::normalize_header`]).
-const CODE: &[&str] = &["学校コード", "school_code", "code"];
-const NAME: &[&str] = &["学校名", "name", "school_name", "名称"];
-const KIND: &[&str] = &["学校種", "kind", "school_kind", "学校種別", "校種"];
-const PREFECTURE: &[&str] = &["都道府県番号", "prefecture_code", "都道府県コード"];
-const STATUS: &[&str] = &["本分校", "status", "本分校区分"];
-const ADDRESS: &[&str] = &["学校所在地", "address", "所在地", "住所"];
-const POSTAL: &[&str] = &["郵便番号", "postal_code", "zip"];
-const CLOSED_ON: &[&str] = &["属性情報廃止年月日", "closed_on", "廃止年月日", "廃止日"];
-const SUCCESSOR: &[&str] = &["移行後の学校コード", "successor_code", "移行先学校コード"];
+pub(crate) const CODE: &[&str] = &["学校コード", "school_code", "code"];
+pub(crate) const NAME: &[&str] = &["学校名", "name", "school_name", "名称"];
+pub(crate) const KIND: &[&str] = &["学校種", "kind", "school_kind", "学校種別", "校種"];
+pub(crate) const PREFECTURE: &[&str] = &["都道府県番号", "prefecture_code", "都道府県コード"];
+pub(crate) const STATUS: &[&str] = &["本分校", "status", "本分校区分"];
+pub(crate) const ADDRESS: &[&str] = &["学校所在地", "address", "所在地", "住所"];
+pub(crate) const POSTAL: &[&str] = &["郵便番号", "postal_code", "zip"];
+pub(crate) const CLOSED_ON: &[&str] = &["属性情報廃止年月日", "closed_on", "廃止年月日", "廃止日"];
+pub(crate) const SUCCESSOR: &[&str] = &["移行後の学校コード", "successor_code", "移行先学校コード"];
 
 const KIND_EXPECTED: &str =
     "学校種（B1 などのコード、または 小学校・中学校・義務教育学校・高等学校・特別支援学校 などの名称）";
@@ -400,5 +400,22 @@ mod tests {
                 None => prop_assert!(rows[0].is_err()),
             }
         }
+    }
+}
+
+impl crate::kind::PreviewRow for SchoolRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("school_code", self.code.to_string()),
+            ("name", self.name.clone()),
+            ("kind", self.kind.clone()),
+            ("status", self.status.label_ja().to_string()),
+            ("prefecture_code", opt(&self.prefecture_code)),
+            ("address", opt(&self.address)),
+            ("postal_code", opt(&self.postal_code)),
+            ("closed_on", opt(&self.closed_on)),
+            ("successor_code", opt(&self.successor_code)),
+        ]
     }
 }

@@ -22,7 +22,7 @@ use gigaops_domain::usage::{parse_volume, VolumeError, VolumeUnit};
 use gigaops_domain::{SchoolCode, YearMonth};
 use std::collections::HashMap;
 
-const LINE: &[&str] = &[
+pub(crate) const LINE: &[&str] = &[
     "line_id",
     "line",
     "回線番号",
@@ -34,17 +34,17 @@ const LINE: &[&str] = &[
     "iccid",
     "ICCID番号",
 ];
-const SCHOOL: &[&str] = &["school_code", "学校コード"];
-const SERIAL: &[&str] = &["device_serial", "serial_number", "シリアル番号", "端末シリアル番号", "製造番号"];
-const PUPIL: &[&str] = &["pupil_id", "児童生徒ID", "sourcedId", "roster_id", "利用者ID"];
-const FROM: &[&str] = &["active_from", "利用開始日", "開通日", "契約開始日"];
-const TO: &[&str] = &["active_to", "利用終了日", "解約日", "契約終了日"];
+pub(crate) const SCHOOL: &[&str] = &["school_code", "学校コード"];
+pub(crate) const SERIAL: &[&str] = &["device_serial", "serial_number", "シリアル番号", "端末シリアル番号", "製造番号"];
+pub(crate) const PUPIL: &[&str] = &["pupil_id", "児童生徒ID", "sourcedId", "roster_id", "利用者ID"];
+pub(crate) const FROM: &[&str] = &["active_from", "利用開始日", "開通日", "契約開始日"];
+pub(crate) const TO: &[&str] = &["active_to", "利用終了日", "解約日", "契約終了日"];
 /// Allowance headers without their unit (the unit is read from the header's end).
-const ALLOWANCE_BASES: &[&str] = &["allowance", "契約容量", "月間容量", "データ容量"];
-const MONTH: &[&str] = &["month", "利用年月", "ご利用年月", "年月", "対象月", "対象年月", "請求年月"];
-const DATE: &[&str] = &["date", "day", "利用日", "ご利用日", "日付"];
+pub(crate) const ALLOWANCE_BASES: &[&str] = &["allowance", "契約容量", "月間容量", "データ容量"];
+pub(crate) const MONTH: &[&str] = &["month", "利用年月", "ご利用年月", "年月", "対象月", "対象年月", "請求年月"];
+pub(crate) const DATE: &[&str] = &["date", "day", "利用日", "ご利用日", "日付"];
 /// Usage headers without their unit.
-const USAGE_BASES: &[&str] = &[
+pub(crate) const USAGE_BASES: &[&str] = &[
     "usage",
     "data_usage",
     "通信量",
@@ -598,5 +598,31 @@ mod tests {
             }
             let _ = month(&s);
         }
+    }
+}
+
+impl crate::kind::PreviewRow for LineRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("line_id", self.line_id.clone()),
+            ("school_code", self.school_code.to_string()),
+            ("device_serial", opt(&self.device_serial)),
+            ("pupil_id", opt(&self.pupil_id)),
+            ("allowance_gb", gigaops_domain::usage::bytes_to_gb(self.allowance_bytes).to_string()),
+            ("active_from", self.active_from.to_string()),
+            ("active_to", opt(&self.active_to)),
+        ]
+    }
+}
+
+impl crate::kind::PreviewRow for UsageRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("line_id", self.line_id.clone()),
+            ("month", self.month.to_string()),
+            ("date", crate::kind::opt(&self.day)),
+            ("usage_bytes", self.bytes.to_string()),
+        ]
     }
 }

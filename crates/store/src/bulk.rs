@@ -55,6 +55,20 @@ pub enum V {
     Now,
 }
 
+impl V {
+    /// The value for a SeaORM statement (the same SQL run on a SeaORM transaction).
+    pub(crate) fn into_value(self) -> sea_orm::Value {
+        match self {
+            V::I(i) => i.into(),
+            V::O(i) => i.into(),
+            V::T(t) => t.into(),
+            V::S(t) => t.to_string().into(),
+            V::D(d) => d.into(),
+            V::Now => chrono::Utc::now().into(),
+        }
+    }
+}
+
 /// A transaction on either backend. SQL is written with `$1` placeholders (PostgreSQL style);
 /// for SQLite they become `?1`.
 pub enum BulkTx {

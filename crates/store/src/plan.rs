@@ -9,14 +9,14 @@
 use crate::entity::{
     plan, plan_bar, plan_comment, plan_division_member, plan_entry, plan_entry_change, plan_item, plan_year,
 };
-use crate::imports::{record_run, ImportOutcome, ImportSource};
+use crate::imports::{finish, ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use gigaops_domain::calendar::YearMonth;
 pub use gigaops_domain::plan::EntryFields;
 use gigaops_domain::plan::{Grade, ItemFields, KpiDirection, Level, Period, PlanCode, Status};
 use gigaops_domain::FiscalYear;
-use gigaops_ingest::plan::{Layout, PlanFile, ReadError};
+use gigaops_ingest::plan::{Layout, PlanFile};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -601,38 +601,6 @@ pub async fn comments(store: &Store, municipality_id: i64, entry_id: i64) -> Res
         .collect())
 }
 
-/// Reads the plan file at `path` (CSV or workbook; `sheet` names the sheet, `None` = the first) with
-/// [`gigaops_ingest::plan::read`] and imports it with [`import`]: the one path of `gigaops import plan`
-/// and of the web upload (which saves the upload under its own file name first).
-///
-/// Errors: [`StoreError::Rule`] with the file's message when it cannot be read as a table or lacks
-/// required columns (the message names the file, the missing columns and the headers found);
-/// [`StoreError::Rows`] with every bad cell as `file:row:column: value — expected`; the errors of
-/// [`import`]. Nothing is written on error.
-pub async fn import_file(
-    store: &Store,
-    municipality_id: i64,
-    src: &ImportSource,
-    path: &std::path::Path,
-    sheet: Option<&str>,
-    plan_name: Option<&str>,
-) -> Result<ImportOutcome> {
-    // reading and checking a large workbook takes a while: off the async workers
-    let (owned_path, owned_sheet) = (path.to_path_buf(), sheet.map(str::to_string));
-    let read = tokio::task::spawn_blocking(move || {
-        gigaops_ingest::open_table(&owned_path, owned_sheet.as_deref())
-            .map_err(ReadError::File)
-            .and_then(|mut table| gigaops_ingest::plan::read(&mut table))
-    })
-    .await
-    .map_err(|e| StoreError::Rule(format!("{}: ファイルを読み取れませんでした（{e}）", src.file_name)))?;
-    match read {
-        Ok(file) => import(store, municipality_id, src, file, plan_name).await,
-        Err(ReadError::Rows(errors)) => Err(StoreError::Rows(errors.iter().map(ToString::to_string).collect())),
-        Err(ReadError::File(e)) => Err(StoreError::Rule(e.to_string())),
-    }
-}
-
 /// Imports a checked plan file (either layout) in one transaction, idempotently by item code and
 /// (goal, 年度).
 ///
@@ -653,12 +621,7 @@ pub async fn import(
     file: PlanFile,
     plan_name: Option<&str>,
 ) -> Result<ImportOutcome> {
-    let mut out = ImportOutcome {
-        kind: "plan".into(),
-        file_name: src.file_name.clone(),
-        dry_run: src.dry_run,
-        ..Default::default()
-    };
+    let mut out = ImportOutcome::new("plan", src);
     let name = plan_name.map(str::to_string).or(file.plan_name.clone()).ok_or_else(|| {
         StoreError::Rule(format!("{}: 計画名がありません（「計画」列か --plan で指定してください）", src.file_name))
     })?;
@@ -923,13 +886,7 @@ pub async fn import(
             out.rows = file.bars.len() as i64;
         }
     }
-    if src.dry_run {
-        txn.rollback().await?;
-    } else {
-        record_run(&txn, municipality_id, src, &out).await?;
-        txn.commit().await?;
-    }
-    Ok(out)
+    finish(txn, municipality_id, src, out).await
 }
 
 fn have_differs(current: &[plan_bar::Model], bars: &[&gigaops_ingest::plan::BarRecord]) -> bool {

@@ -1,7 +1,7 @@
 //! Schools (学校): import from MEXT's 学校コード list or a simple CSV, and look-ups.
 
 use crate::entity::school;
-use crate::imports::{record_run, ImportOutcome, ImportSource};
+use crate::imports::{finish, ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use gigaops_ingest::schools::{link_branches, SchoolRecord};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
@@ -23,12 +23,7 @@ pub async fn import(
     records: Vec<SchoolRecord>,
     name_prefix: Option<&str>,
 ) -> Result<ImportOutcome> {
-    let mut out = ImportOutcome {
-        kind: "schools".into(),
-        file_name: src.file_name.clone(),
-        dry_run: src.dry_run,
-        ..Default::default()
-    };
+    let mut out = ImportOutcome::new("schools", src);
     let links = link_branches(&records);
     let selected: Vec<usize> =
         (0..records.len()).filter(|&i| name_prefix.is_none_or(|p| records[i].name.starts_with(p))).collect();
@@ -137,13 +132,7 @@ pub async fn import(
         }
     }
     out.rows = selected.len() as i64;
-    if src.dry_run {
-        txn.rollback().await?;
-    } else {
-        record_run(&txn, municipality_id, src, &out).await?;
-        txn.commit().await?;
-    }
-    Ok(out)
+    finish(txn, municipality_id, src, out).await
 }
 
 /// All schools of a municipality, by code.

@@ -63,6 +63,7 @@ pub fn source(p: &std::path::Path) -> crate::imports::ImportSource {
         file_sha256: gigaops_ingest::file_sha256(p).expect("a readable file"),
         imported_by: Some("test".into()),
         dry_run: false,
+        run_id: None,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod escalation_case;
 pub mod escalation_event;
 pub mod escalation_policy;
 pub mod escalation_run;
+pub mod import_error;
 pub mod import_run;
 pub mod incident;
 pub mod line;

@@ -3,7 +3,7 @@
 
 pub use crate::bulk::MAX_ERRORS;
 use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
-use crate::imports::{ImportOutcome, ImportSource};
+use crate::imports::{abort, finish, ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use gigaops_ingest::devices::DeviceRecord;
@@ -210,8 +210,7 @@ pub async fn import(
         );
     }
     if !errors.is_empty() {
-        tx.rollback().await?;
-        return Err(errors.into_error());
+        return abort(tx, errors).await;
     }
     lap("duplicates checked");
     if !register_empty {
@@ -262,8 +261,7 @@ pub async fn import(
             }
         }
         if !errors.is_empty() {
-            tx.rollback().await?;
-            return Err(errors.into_error());
+            return abort(tx, errors).await;
         }
     }
     lap("compared with the register");
@@ -278,22 +276,18 @@ pub async fn import(
         .await?;
     let c = |i: usize| counts[0][i].parse::<i64>().unwrap_or(0);
     let out = ImportOutcome {
-        kind: "devices".into(),
-        file_name: src.file_name.clone(),
         rows: c(0),
         inserted: c(1),
         updated: c(2),
         unchanged: c(0) - c(1) - c(2),
-        warnings: vec![],
-        dry_run: src.dry_run,
+        ..ImportOutcome::new("devices", src)
     };
     if out.rows == 0 {
         tx.rollback().await?;
         return Err(StoreError::Rows(vec![format!("{file}: データ行がありません")]));
     }
     if src.dry_run {
-        tx.rollback().await?;
-        return Ok(out);
+        return finish(tx, municipality_id, src, out).await;
     }
     lap("counted");
     let who = V::T(src.imported_by.clone());
@@ -347,24 +341,8 @@ pub async fn import(
         )
         .await?;
     }
-    tx.exec(
-        "INSERT INTO import_run (municipality_id, kind, file_name, file_sha256, imported_by, imported_at, rows, \
-         inserted, updated, unchanged) VALUES ($1, 'devices', $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            m,
-            V::T(Some(src.file_name.clone())),
-            V::T(Some(src.file_sha256.clone())),
-            V::T(src.imported_by.clone()),
-            V::Now,
-            V::I(out.rows),
-            V::I(out.inserted),
-            V::I(out.updated),
-            V::I(out.unchanged),
-        ],
-    )
-    .await?;
     tx.drop_temp(&["staging_device"]).await?;
-    tx.commit().await?;
+    let out = finish(tx, municipality_id, src, out).await?;
     lap("committed");
     // fresh statistics after a bulk change, or the planner keeps the estimates of an empty register
     // (PostgreSQL: a 160 ms sort instead of a 1 ms index scan on the device list)

@@ -4,7 +4,7 @@
 
 use crate::bulk::Errors;
 use crate::entity::{device, device_model, device_state, incident, movement, school};
-use crate::imports::{record_run, ImportOutcome, ImportSource};
+use crate::imports::{abort, ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use gigaops_domain::fleet::{
@@ -328,10 +328,10 @@ pub async fn import_incidents(
             Err(e) => return Err(e),
         }
     }
-    finish(txn, municipality_id, src, "incidents", errors, &status).await
+    finish_events(txn, municipality_id, src, "incidents", errors, &status).await
 }
 
-async fn finish(
+async fn finish_events(
     txn: DatabaseTransaction,
     municipality_id: i64,
     src: &ImportSource,
@@ -340,27 +340,17 @@ async fn finish(
     status: &[Applied],
 ) -> Result<ImportOutcome> {
     if !errors.is_empty() {
-        txn.rollback().await?;
-        return Err(errors.into_error());
+        return abort(txn, errors).await;
     }
     let count = |a: Applied| status.iter().filter(|s| **s == a).count() as i64;
     let out = ImportOutcome {
-        kind: kind.into(),
-        file_name: src.file_name.clone(),
         rows: status.len() as i64,
         inserted: count(Applied::Inserted),
         updated: count(Applied::Updated),
         unchanged: count(Applied::Unchanged),
-        warnings: vec![],
-        dry_run: src.dry_run,
+        ..ImportOutcome::new(kind, src)
     };
-    if src.dry_run {
-        txn.rollback().await?;
-    } else {
-        record_run(&txn, municipality_id, src, &out).await?;
-        txn.commit().await?;
-    }
-    Ok(out)
+    crate::imports::finish(txn, municipality_id, src, out).await
 }
 
 /// One movement to record.
@@ -469,7 +459,7 @@ pub async fn import_movements(
             Err(e) => return Err(e),
         }
     }
-    finish(txn, municipality_id, src, "movements", errors, &status).await
+    finish_events(txn, municipality_id, src, "movements", errors, &status).await
 }
 
 /// Records one incident from the web counter in its own transaction.

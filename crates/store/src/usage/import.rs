@@ -3,7 +3,7 @@
 //! and month).
 
 use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
-use crate::imports::{ImportOutcome, ImportSource};
+use crate::imports::{abort, finish, ImportOutcome, ImportSource};
 use crate::usage::partition;
 use crate::{Result, Store};
 use gigaops_domain::usage::bytes_to_gb;
@@ -42,27 +42,6 @@ async fn load_rows<T>(
     loader.finish().await?; // after an error the caller rolls back
     progress(rows);
     Ok(rows)
-}
-
-async fn record_import(tx: &mut BulkTx, m: i64, src: &ImportSource, o: &ImportOutcome) -> Result<()> {
-    tx.exec(
-        "INSERT INTO import_run (municipality_id, kind, file_name, file_sha256, imported_by, imported_at, rows, \
-         inserted, updated, unchanged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            V::I(m),
-            V::T(Some(o.kind.clone())),
-            V::T(Some(src.file_name.clone())),
-            V::T(Some(src.file_sha256.clone())),
-            V::T(src.imported_by.clone()),
-            V::Now,
-            V::I(o.rows),
-            V::I(o.inserted),
-            V::I(o.updated),
-            V::I(o.unchanged),
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 fn count(rows: &[Vec<String>], i: usize) -> i64 {
@@ -110,8 +89,7 @@ pub async fn import_lines(
     };
     load_rows(&mut tx, "staging_line", &LINE_COLS, records, cells, &mut errors, &mut progress).await?;
     if !errors.is_empty() {
-        tx.rollback().await?;
-        return Err(errors.into_error());
+        return abort(tx, errors).await;
     }
     let m = V::I(municipality_id);
     tx.exec("CREATE INDEX ix_staging_line_no ON staging_line (line_no)", &[]).await?;
@@ -134,8 +112,7 @@ pub async fn import_lines(
         );
     }
     if !errors.is_empty() {
-        tx.rollback().await?;
-        return Err(errors.into_error());
+        return abort(tx, errors).await;
     }
     tx.exec(
         "UPDATE staging_line SET line_id = l.id, changed = CASE WHEN l.school_id <> staging_line.school_id \
@@ -156,18 +133,14 @@ pub async fn import_lines(
         )
         .await?;
     let out = ImportOutcome {
-        kind: "lines".into(),
-        file_name: src.file_name.clone(),
         rows: count(&c, 0),
         inserted: count(&c, 1),
         updated: count(&c, 2),
         unchanged: count(&c, 0) - count(&c, 1) - count(&c, 2),
-        warnings: vec![],
-        dry_run: src.dry_run,
+        ..ImportOutcome::new("lines", src)
     };
     if src.dry_run {
-        tx.rollback().await?;
-        return Ok(out);
+        return finish(tx, municipality_id, src, out).await;
     }
     tx.exec(
         "INSERT INTO line (municipality_id, line_no, school_id, device_serial, pupil_id, allowance_bytes, active_from, \
@@ -183,9 +156,8 @@ pub async fn import_lines(
         &[],
     )
     .await?;
-    record_import(&mut tx, municipality_id, src, &out).await?;
     tx.drop_temp(&["staging_line"]).await?;
-    tx.commit().await?;
+    let out = finish(tx, municipality_id, src, out).await?;
     if out.inserted + out.updated > 0 {
         refresh_statistics(store, &["line"]).await?; // the usage import's line lookup
     }
@@ -403,8 +375,7 @@ pub async fn import_usage(
     drop(lines);
     file_months.values_mut().for_each(|s| drop(std::mem::take(&mut s.first_row)));
     if !errors.is_empty() {
-        tx.rollback().await?;
-        return Err(errors.into_error());
+        return abort(tx, errors).await;
     }
     if daily {
         tx.exec("CREATE INDEX ix_staging_usage_line ON staging_usage (line_id, day)", &[]).await?;
@@ -426,8 +397,7 @@ pub async fn import_usage(
             );
         }
         if !errors.is_empty() {
-            tx.rollback().await?;
-            return Err(errors.into_error());
+            return abort(tx, errors).await;
         }
     }
     // one row per line and month: the staging table itself for monthly rows, a sum for daily rows
@@ -478,8 +448,7 @@ pub async fn import_usage(
             );
         }
         if !errors.is_empty() {
-            tx.rollback().await?;
-            return Err(errors.into_error());
+            return abort(tx, errors).await;
         }
     }
     let c = tx
@@ -494,8 +463,6 @@ pub async fn import_usage(
         .await?;
     let line_months = count(&c, 0) + direct_rows;
     let out = ImportOutcome {
-        kind: "usage".into(),
-        file_name: src.file_name.clone(),
         rows: if daily { file_rows as i64 } else { line_months },
         inserted: count(&c, 1) + direct_rows,
         updated: count(&c, 2),
@@ -505,14 +472,13 @@ pub async fn import_usage(
         } else {
             vec![]
         },
-        dry_run: src.dry_run,
+        ..ImportOutcome::new("usage", src)
     };
     let staged_first = c.first().and_then(|r| r.get(3)).filter(|s| !s.is_empty()).cloned();
     let direct_first = file_months.iter().filter(|(_, s)| s.direct).map(|(m, _)| m.to_string()).min();
     let first_changed = staged_first.into_iter().chain(direct_first).min();
     if src.dry_run {
-        tx.rollback().await?;
-        return Ok(out);
+        return finish(tx, municipality_id, src, out).await;
     }
     partition::ensure(&mut tx, file_months.keys().copied()).await?;
     tx.exec(
@@ -540,9 +506,8 @@ pub async fn import_usage(
         )
         .await?;
     }
-    record_import(&mut tx, municipality_id, src, &out).await?;
     tx.drop_temp(&["staging_usage", "staging_usage_month"]).await?;
-    tx.commit().await?;
+    let out = finish(tx, municipality_id, src, out).await?;
     lap("committed");
     if out.inserted > 0 {
         // the escalation run's queries

@@ -1,5 +1,6 @@
 //! Upload of a plan file (資料4-1 evaluation or schedule layout, CSV or Excel): the form, and the
-//! import through [`gigaops_store::plan::import_file`] — the same path as `gigaops import plan`. The
+//! import through the one import pipeline ([`gigaops_store::imports::run`], kind `plan`) — the same
+//! path as `gigaops import plan` and `/imports`; here it runs within the request (plan files are small). The
 //! upload is saved under its own file name in a temporary folder (so messages name the user's file),
 //! read, checked and imported in one transaction; with 「確認のみ」 nothing is written. The page shows
 //! the counts (新規・更新・変更なし) or every error as `file:row:column: value — expected`.
@@ -15,8 +16,9 @@ use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gigaops_store::imports::{ImportOutcome, ImportSource};
-use gigaops_store::{plan, StoreError};
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::{self, ImportOptions, ImportOutcome, ImportRequest, Progress};
+use gigaops_store::StoreError;
 
 const TITLE: &str = "推進計画ファイルの取り込み";
 
@@ -138,16 +140,22 @@ pub(super) async fn upload(
     let dir = tempfile::tempdir().map_err(AppError::internal)?;
     let path = dir.path().join(&name);
     tokio::fs::write(&path, bytes).await.map_err(AppError::internal)?;
-    let src = ImportSource {
-        file_name: name.clone(),
-        file_sha256: gigaops_ingest::sha256_hex(bytes),
+    let options = ImportOptions {
+        sheet: Some(form.sheet.clone()).filter(|s| !s.is_empty()),
+        plan: Some(form.plan.clone()).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let progress = Progress::default();
+    let request = ImportRequest {
+        kind: ImportKind::Plan,
+        path: &path,
+        options,
         imported_by: Some(me.user().email.clone()),
         dry_run: form.dry_run,
+        run_id: None,
+        progress: &progress,
     };
-    let sheet = Some(form.sheet.as_str()).filter(|s| !s.is_empty());
-    let plan_name = Some(form.plan.as_str()).filter(|s| !s.is_empty());
-    let m = me.access.municipality_id();
-    let result = plan::import_file(&state.store, m, &src, &path, sheet, plan_name).await;
+    let (_, result) = imports::run(&state.store, me.access.municipality_id(), request).await;
     drop(dir);
     match result {
         Ok(out) => {
