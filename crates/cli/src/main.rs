@@ -76,6 +76,15 @@ enum Command {
         /// Load the demo municipality first (if it is not there yet).
         #[arg(long)]
         demo: bool,
+        /// Folder of uploaded files awaiting import (instances sharing a PostgreSQL database must share it).
+        #[arg(long, default_value = "gigaops-uploads", env = "GIGAOPS_UPLOAD_DIR")]
+        upload_dir: std::path::PathBuf,
+        /// Largest upload in MiB (413 beyond).
+        #[arg(long, default_value_t = 200, env = "GIGAOPS_MAX_UPLOAD_MIB")]
+        max_upload_mib: usize,
+        /// Days an uploaded file is kept.
+        #[arg(long, default_value_t = 7, env = "GIGAOPS_UPLOAD_KEEP_DAYS")]
+        upload_keep_days: u32,
     },
     /// Create the demo municipality: real Maebashi schools, the FY2021–2022 fleet history, the 2022 LTE usage and its escalation.
     Demo,
@@ -187,7 +196,7 @@ async fn run(cli: Cli) -> Result<()> {
         .with_context(|| format!("データベース {} に接続できません", redact(&cli.database_url)))?;
     let muni = cli.municipality.as_deref();
     match cli.command {
-        Command::Serve { addr, demo: with_demo } => {
+        Command::Serve { addr, demo: with_demo, upload_dir, max_upload_mib, upload_keep_days } => {
             if with_demo {
                 demo::ensure(&store).await?;
             }
@@ -200,7 +209,13 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(c) => eprintln!("メール送信: {}:{}（{}）", c.host, c.port, c.from),
                 None => eprintln!("メール送信: 未設定（GIGAOPS_SMTP_HOST）"),
             }
-            gigaops_web::serve_with(store, listener, gigaops_web::Settings { smtp }).await?;
+            let settings = gigaops_web::Settings {
+                smtp,
+                upload_dir,
+                max_upload_bytes: max_upload_mib.saturating_mul(1024 * 1024),
+                upload_keep_days,
+            };
+            gigaops_web::serve_with(store, listener, settings).await?;
         }
         Command::Demo => {
             demo::ensure(&store).await?;

@@ -189,6 +189,24 @@ impl ImportKind {
     }
 }
 
+impl ImportKind {
+    /// The kind a file with these headers most likely is: the kind that maps the most of them,
+    /// if it maps at least two and no other kind maps as many. Used to say "this looks like a usage
+    /// file" when a file was uploaded as the wrong kind.
+    pub fn guess(headers: &[String]) -> Option<ImportKind> {
+        let t = Table::from_rows("", headers.to_vec(), Vec::new());
+        let mut scored: Vec<(usize, ImportKind)> = ImportKind::ALL
+            .into_iter()
+            .map(|k| (k.column_map(&t, &[]).iter().filter(|c| c.field.is_some()).count(), k))
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        match scored.as_slice() {
+            [(best, k), (second, _), ..] if *best >= 2 && best > second => Some(*k),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ImportKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -224,6 +242,17 @@ mod tests {
             assert_eq!(ImportKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(ImportKind::parse("device"), None);
+    }
+
+    #[test]
+    fn a_usage_header_is_guessed_as_usage() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(ImportKind::guess(&h(&["line_id", "month", "usage_gb"])), Some(ImportKind::Usage));
+        assert_eq!(
+            ImportKind::guess(&h(&["serial_number", "model", "model_group", "device_class"])),
+            Some(ImportKind::Devices)
+        );
+        assert_eq!(ImportKind::guess(&h(&["a", "b"])), None);
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! field `csrf_token` (see [`token`]). The [`verify`] middleware runs on *every* request with a
 //! state-changing method (POST, PUT, PATCH, DELETE): the token must come in the `X-CSRF-Token`
 //! header or in the form field `csrf_token` — of a URL-encoded form (`application/x-www-form-urlencoded`,
-//! body read up to 2 MiB) or of a file upload (`multipart/form-data`, body read up to
-//! [`MAX_UPLOAD_BYTES`] and its fields parsed with `multer`) — and must equal the session's;
-//! otherwise the request ends with 403 ([`AppError::Csrf`]) before any handler runs. A body over
-//! its limit ends with 413 ([`AppError::TooLarge`]). The body is read once and handed on to the
-//! handler as it was. The token is replaced at login and dropped with the session at logout.
+//! body read up to 2 MiB; over it 413 [`AppError::TooLarge`]) or of a file upload
+//! (`multipart/form-data`: read only as far as the token field, which every form sends first, and
+//! at most 2 MiB of it; the upload's size is the handler's to limit) — and must equal the session's;
+//! otherwise the request ends with 403 ([`AppError::Csrf`]) before any handler runs. The bytes read
+//! are handed on to the handler in front of the rest of the body, so a 200 MiB upload is never held
+//! in memory here. The token is replaced at login and dropped with the session at logout.
 
 use crate::errors::AppError;
 use axum::body::{Body, Bytes};
@@ -31,8 +32,7 @@ pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
 /// Largest URL-encoded form body the check reads (2 MiB).
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
-/// Largest `multipart/form-data` body (a file upload with its form fields): 20 MiB. The upload
-/// routes set the same limit for their handlers.
+/// Largest plan-file upload (`/plan/import`): 20 MiB. `/imports` has its own, configurable limit.
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
 
 fn new_token() -> String {
@@ -137,16 +137,36 @@ async fn urlencoded_token(bytes: Bytes) -> Result<Option<String>, AppError> {
     })
 }
 
-/// The value of the multipart field [`FORM_FIELD`] (the first one; a body that does not parse has none).
-async fn multipart_token(bytes: Bytes, boundary: String) -> Option<String> {
-    let stream = futures::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(bytes) });
-    let mut form = multer::Multipart::new(stream, boundary);
-    while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some(FORM_FIELD) {
-            return field.text().await.ok();
+/// The value of the multipart field [`FORM_FIELD`], read from the start of the body: at most
+/// [`MAX_FORM_BYTES`] are read looking for it (a body that does not parse, or whose token comes
+/// later, has none). Returns the token and the whole body (the bytes read, then the rest).
+async fn multipart_token(body: Body, boundary: String) -> (Option<String>, Body) {
+    let mut data = body.into_data_stream();
+    let mut read: Vec<Bytes> = Vec::new();
+    let token = {
+        let mut total = 0usize;
+        let read = &mut read;
+        let tee = (&mut data).map(move |chunk| {
+            let chunk = chunk?;
+            total += chunk.len();
+            read.push(chunk.clone());
+            if total > MAX_FORM_BYTES {
+                return Err(axum::Error::new("CSRF token not within the first 2 MiB"));
+            }
+            Ok(chunk)
+        });
+        let mut form = multer::Multipart::new(tee, boundary);
+        let mut token = None;
+        while let Ok(Some(field)) = form.next_field().await {
+            if field.name() == Some(FORM_FIELD) {
+                token = field.text().await.ok();
+                break;
+            }
         }
-    }
-    None
+        token
+    };
+    let replay = futures::stream::iter(read.into_iter().map(Ok::<Bytes, axum::Error>));
+    (token, Body::from_stream(replay.chain(data)))
 }
 
 async fn check(req: Request) -> Result<Request, AppError> {
@@ -160,14 +180,15 @@ async fn check(req: Request) -> Result<Request, AppError> {
         // nothing to compare with, or nowhere to look: the body is not read
         (None, _) if expected.is_none() => (req, None),
         (None, BodyKind::Other) => (req, None),
-        (None, kind) => {
+        (None, BodyKind::Multipart(boundary)) => {
             let (parts, body) = req.into_parts();
-            let limit = if matches!(kind, BodyKind::UrlEncoded) { MAX_FORM_BYTES } else { MAX_UPLOAD_BYTES };
-            let bytes = read_body(body, limit).await?;
-            let token = match kind {
-                BodyKind::Multipart(boundary) => multipart_token(bytes.clone(), boundary).await,
-                _ => urlencoded_token(bytes.clone()).await?,
-            };
+            let (token, body) = multipart_token(body, boundary).await;
+            (Request::from_parts(parts, body), token)
+        }
+        (None, BodyKind::UrlEncoded) => {
+            let (parts, body) = req.into_parts();
+            let bytes = read_body(body, MAX_FORM_BYTES).await?;
+            let token = urlencoded_token(bytes.clone()).await?;
             (Request::from_parts(parts, Body::from(bytes)), token)
         }
     };
@@ -212,11 +233,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn multipart_token_is_found_in_any_field_order() {
+    async fn multipart_token_is_found_and_the_body_handed_on_whole() {
         let body = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nx,y\r\n\
                     --b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc\r\n--b--\r\n";
-        assert_eq!(multipart_token(Bytes::from(body), "b".into()).await.as_deref(), Some("abc"));
-        assert_eq!(multipart_token(Bytes::from("garbage"), "b".into()).await, None);
+        let (token, rest) = multipart_token(Body::from(body), "b".into()).await;
+        assert_eq!(token.as_deref(), Some("abc"));
+        let whole = axum::body::to_bytes(rest, usize::MAX).await.unwrap();
+        assert_eq!(whole, Bytes::from(body), "the handler gets every byte, in order");
+        assert_eq!(multipart_token(Body::from("garbage"), "b".into()).await.0, None);
+        // a token after 2 MiB of file is not looked for: the body is not read to its end
+        let big = format!(
+            "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n{}\r\n\
+             --b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc\r\n--b--\r\n",
+            "x".repeat(3 * 1024 * 1024)
+        );
+        let (token, rest) = multipart_token(Body::from(big.clone()), "b".into()).await;
+        assert_eq!(token, None);
+        assert_eq!(axum::body::to_bytes(rest, usize::MAX).await.unwrap().len(), big.len());
     }
 
     #[tokio::test]

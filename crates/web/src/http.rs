@@ -33,6 +33,38 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
     }
 }
 
+/// Most bytes of the stem of a stored upload's name: with the extension it stays far below the 255
+/// bytes a file name may have (84 kanji are already 252 bytes).
+const UPLOAD_STEM_BYTES: usize = 120;
+
+/// A safe file name for storing an upload: the last path component of the browser's file name,
+/// without control characters, its stem cut (at a character boundary) to 120 bytes; `upload`
+/// when nothing is left. The extension is kept (it tells CSV from a workbook).
+pub fn upload_name(sent: &str) -> String {
+    let base: String =
+        sent.rsplit(['/', '\\']).next().unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
+    let base = base.trim();
+    if base.is_empty() || base.chars().all(|c| c == '.') {
+        return "upload".into();
+    }
+    let cut = |s: &str, max: usize| -> String {
+        let mut end = 0;
+        for (i, c) in s.char_indices() {
+            if i + c.len_utf8() > max {
+                break;
+            }
+            end = i + c.len_utf8();
+        }
+        s[..end].to_string()
+    };
+    match base.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 8 => {
+            format!("{}.{}", cut(stem, UPLOAD_STEM_BYTES), cut(ext, 8))
+        }
+        _ => cut(base, UPLOAD_STEM_BYTES),
+    }
+}
+
 /// Whether `next` is a safe place to go after login: a path on this site (`/…`, not `//…` or
 /// `/\…`, no scheme, no control characters).
 pub fn is_local_path(next: &str) -> bool {
@@ -45,6 +77,21 @@ pub fn is_local_path(next: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_names_keep_the_file_name_only_and_fit_a_file_system() {
+        assert_eq!(upload_name("行動計画_令和5年度.xlsx"), "行動計画_令和5年度.xlsx");
+        assert_eq!(upload_name(r"C:\Users\a\plan.csv"), "plan.csv");
+        assert_eq!(upload_name("../../etc/passwd"), "passwd");
+        assert_eq!(upload_name(".."), "upload");
+        assert_eq!(upload_name(""), "upload");
+        assert_eq!(upload_name("a\u{0}b.csv"), "ab.csv");
+        // 84 kanji (252 bytes) and 300 kanji: cut to 40 kanji (120 bytes), the extension kept
+        for n in [84, 300] {
+            let long = format!("{}.xlsx", "計".repeat(n));
+            assert_eq!(upload_name(&long), format!("{}.xlsx", "計".repeat(40)));
+        }
+    }
 
     #[test]
     fn encodes_japanese_and_reserved() {

@@ -10,6 +10,7 @@ mod fleet;
 mod health;
 mod home;
 mod http;
+pub mod imports;
 mod page;
 mod plan;
 mod schools;
@@ -43,13 +44,33 @@ pub struct AppState {
     pub store: Store,
     /// Where e-mail to schools goes; `None` = e-mail not configured (the button says so).
     pub smtp: Option<gigaops_mail::SmtpConfig>,
+    /// Uploads for import: folder, size limit, keep days, live progress.
+    pub imports: std::sync::Arc<imports::runner::ImportJobs>,
 }
 
 /// What the server is started with besides the store (the `gigaops serve` options).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// SMTP settings for the e-mails to schools; `None` = not configured.
     pub smtp: Option<gigaops_mail::SmtpConfig>,
+    /// Folder of uploaded files awaiting import (`gigaops-uploads` in the working directory by
+    /// default). App instances sharing a PostgreSQL database must share it.
+    pub upload_dir: std::path::PathBuf,
+    /// Largest upload, bytes (default 200 MiB; 413 beyond).
+    pub max_upload_bytes: usize,
+    /// Days an uploaded file is kept (default 7).
+    pub upload_keep_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            smtp: None,
+            upload_dir: std::path::PathBuf::from("gigaops-uploads"),
+            max_upload_bytes: imports::runner::DEFAULT_MAX_UPLOAD_BYTES,
+            upload_keep_days: imports::runner::DEFAULT_KEEP_DAYS,
+        }
+    }
 }
 
 /// The session store of the backend the [`Store`] runs on: the sessions live in the same database
@@ -120,6 +141,7 @@ fn protected_routes() -> Router<AppState> {
         .merge(schools::routes())
         .merge(plan::routes())
         .merge(usage::routes())
+        .merge(imports::routes())
         .route_layer(axum::middleware::from_fn(auth::require_login))
 }
 
@@ -157,18 +179,26 @@ where
 /// Errors: the session table cannot be created, or the store's backend is neither SQLite nor
 /// PostgreSQL.
 pub async fn router(store: Store) -> anyhow::Result<Router> {
-    Ok(build(store, Settings::default()).await?.0)
+    Ok(router_with(store, Settings::default()).await?.0)
 }
 
-async fn build(store: Store, settings: Settings) -> anyhow::Result<(Router, Sessions)> {
+/// [`router`] with `settings`; also returns the state (for background work such as
+/// [`imports::runner::housekeeping`]).
+pub async fn router_with(store: Store, settings: Settings) -> anyhow::Result<(Router, AppState)> {
+    let (router, _, state) = build(store, settings).await?;
+    Ok((router, state))
+}
+
+async fn build(store: Store, settings: Settings) -> anyhow::Result<(Router, Sessions, AppState)> {
     let sessions = Sessions::for_store(&store).await?;
-    let state = AppState { store, smtp: settings.smtp };
+    let jobs = imports::runner::ImportJobs::new(settings.upload_dir, settings.max_upload_bytes, settings.upload_keep_days);
+    let state = AppState { store, smtp: settings.smtp, imports: std::sync::Arc::new(jobs) };
     let app = public_routes().merge(protected_routes());
     let router = match &sessions {
-        Sessions::Sqlite(s) => with_layers(app, state, s.clone()),
-        Sessions::Postgres(s) => with_layers(app, state, s.clone()),
+        Sessions::Sqlite(s) => with_layers(app, state.clone(), s.clone()),
+        Sessions::Postgres(s) => with_layers(app, state.clone(), s.clone()),
     };
-    Ok((router, sessions))
+    Ok((router, sessions, state))
 }
 
 /// Serves the application on `listener` until Ctrl-C (or SIGTERM on Unix), then finishes the
@@ -184,14 +214,17 @@ pub async fn serve(store: Store, listener: tokio::net::TcpListener) -> anyhow::R
 ///
 /// Errors: those of [`router`], and I/O errors of the listener.
 pub async fn serve_with(store: Store, listener: tokio::net::TcpListener, settings: Settings) -> anyhow::Result<()> {
-    let (app, sessions) = build(store, settings).await?;
+    let (app, sessions, state) = build(store, settings).await?;
+    imports::runner::housekeeping(&state, true).await;
     let cleanup = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+        tick.tick().await; // the first tick is now: housekeeping just ran
         loop {
             tick.tick().await;
             if let Err(e) = sessions.delete_expired().await {
                 tracing::warn!(error = %e, "期限切れセッションを削除できませんでした");
             }
+            imports::runner::housekeeping(&state, false).await;
         }
     });
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;

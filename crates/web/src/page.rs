@@ -22,6 +22,7 @@ pub enum Section {
     Schools,
     Plan,
     Usage,
+    Imports,
     Login,
 }
 
@@ -91,6 +92,9 @@ impl SignedIn {
         }
         if a.allows(Capability::ViewSchools) {
             nav.push(NavItem { href: "/schools", label: "学校一覧", current: section == Section::Schools });
+        }
+        if a.allows(Capability::ViewImports) {
+            nav.push(NavItem { href: "/imports", label: "取り込み", current: section == Section::Imports });
         }
         Ok(Layout {
             title: title.into(),

@@ -150,6 +150,16 @@ pub async fn create(store: &Store, municipality_id: i64, job: NewJob) -> Result<
     Ok(m.id)
 }
 
+/// Where the job's file is kept (after it was moved into the job's folder).
+pub async fn set_stored_path(store: &Store, id: i64, path: &str) -> Result<()> {
+    import_run::Entity::update_many()
+        .col_expr(import_run::Column::StoredPath, Expr::value(path))
+        .filter(import_run::Column::Id.eq(id))
+        .exec(&store.db)
+        .await?;
+    Ok(())
+}
+
 /// The job `id` of the municipality.
 pub async fn get(store: &Store, municipality_id: i64, id: i64) -> Result<Option<import_run::Model>> {
     Ok(import_run::Entity::find_by_id(id)

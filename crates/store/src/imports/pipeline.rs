@@ -176,15 +176,23 @@ where
     })
 }
 
-/// Runs the async store call `$call` on the records `$r` read on a second thread, so that reading
-/// and writing overlap (the big kinds).
+/// Runs the async store call `$call` on the records `$r`. On a multi-threaded runtime the records
+/// are read on a second thread, so that reading and writing overlap (the big kinds); on a
+/// current-thread runtime (where blocking in place is not allowed) they are read in turn.
 macro_rules! overlapped {
-    ($items:expr, |$r:ident| $call:expr) => {
-        gigaops_ingest::read_ahead($items, |$r| {
-            let fut = $call;
-            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(fut))
-        })
-    };
+    ($items:expr, |$r:ident| $call:expr) => {{
+        let items = $items;
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            gigaops_ingest::read_ahead(items, |$r| {
+                let fut = $call;
+                tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(fut))
+            })
+        } else {
+            let mut items = items;
+            let $r = &mut items;
+            $call.await
+        }
+    }};
 }
 
 async fn run_inner(

@@ -14,6 +14,8 @@
 //! | [`Capability::EditEscalationPolicy`] 段階的な対応の方針の変更 | ✓ | — | — | — | — |
 //! | [`Capability::NotifySchools`] 学校へ通知メールを送信 | ✓ | ✓ | — | — | — |
 //! | [`Access::may_complete_work`] 作業を完了にする | ✓ | ✓ | own schools, 学校への通知 only | ✓ | — |
+//! | [`Capability::ViewImports`] 取り込み画面・履歴 | ✓ | ✓ | own schools' uploads | ✓ | — |
+//! | [`Access::may_import`] ファイルの取り込み | every kind | every kind | — | incidents | — |
 //!
 //! Everything is limited to the user's municipality. Reports are aggregates without school- or
 //! pupil-level rows, so every role may read them. A `school` user's device pages are filtered by
@@ -49,6 +51,9 @@ pub enum Capability {
     EditEscalationPolicy,
     /// E-mail the schools their month's notice.
     NotifySchools,
+    /// Open the imports page and the import history (what each role may upload is
+    /// [`Access::may_import`]).
+    ViewImports,
 }
 
 /// The permissions of a signed-in user.
@@ -90,6 +95,17 @@ impl Access {
             Capability::ManagePlanYears => role == Role::Admin,
             Capability::ViewEscalationPolicy | Capability::NotifySchools => matches!(role, Role::Admin | Role::Board),
             Capability::EditEscalationPolicy => role == Role::Admin,
+            Capability::ViewImports => role != Role::Viewer,
+        }
+    }
+
+    /// Whether the user may upload and import files of `kind`: admin and board every kind, the
+    /// support centre incident records, nobody else.
+    pub fn may_import(&self, kind: gigaops_ingest::ImportKind) -> bool {
+        match self.user.role {
+            Role::Admin | Role::Board => true,
+            Role::Support => kind == gigaops_ingest::ImportKind::Incidents,
+            Role::School | Role::Viewer => false,
         }
     }
 
@@ -210,6 +226,18 @@ mod tests {
         }
         assert!(matches!(user(Role::Viewer).require(Capability::ViewDevices), Err(AppError::Forbidden)));
         assert_eq!(user(Role::Board).municipality_id(), 7);
+    }
+
+    #[test]
+    fn import_rules() {
+        use gigaops_ingest::ImportKind;
+        for k in ImportKind::ALL {
+            assert!(user(Role::Admin).may_import(k) && user(Role::Board).may_import(k), "{k}");
+            assert!(!user(Role::School).may_import(k) && !user(Role::Viewer).may_import(k), "{k}");
+            assert_eq!(user(Role::Support).may_import(k), k == ImportKind::Incidents, "{k}");
+        }
+        assert!(!user(Role::Viewer).allows(Capability::ViewImports));
+        assert!(user(Role::School).allows(Capability::ViewImports));
     }
 
     #[test]

@@ -104,24 +104,6 @@ async fn read_form(mut multipart: Multipart) -> AppResult<UploadForm> {
     Ok(f)
 }
 
-/// The last path component of the browser's file name, without control characters, at most 120
-/// characters before the extension; `upload` when nothing is left.
-fn upload_name(sent: &str) -> String {
-    let base: String =
-        sent.rsplit(['/', '\\']).next().unwrap_or_default().chars().filter(|c| !c.is_control()).collect();
-    let base = base.trim();
-    if base.is_empty() || base.chars().all(|c| c == '.') {
-        return "upload".into();
-    }
-    match base.rsplit_once('.') {
-        Some((stem, ext)) if stem.chars().count() > 120 => {
-            format!("{}.{ext}", stem.chars().take(120).collect::<String>())
-        }
-        None if base.chars().count() > 120 => base.chars().take(120).collect(),
-        _ => base.to_string(),
-    }
-}
-
 /// `POST /plan/import` (multipart: `csrf_token`, `file`, `plan`, `sheet`, `dry_run`).
 pub(super) async fn upload(
     State(state): State<AppState>,
@@ -136,7 +118,7 @@ pub(super) async fn upload(
         let msg = "取り込むファイルを選んでください（.csv または .xlsx）".to_string();
         return page(&me, StatusCode::UNPROCESSABLE_ENTITY, &form, None, vec![msg]).await;
     };
-    let name = upload_name(sent_name);
+    let name = crate::http::upload_name(sent_name);
     let dir = tempfile::tempdir().map_err(AppError::internal)?;
     let path = dir.path().join(&name);
     tokio::fs::write(&path, bytes).await.map_err(AppError::internal)?;
@@ -168,22 +150,5 @@ pub(super) async fn upload(
             page(&me, StatusCode::UNPROCESSABLE_ENTITY, &form, None, vec![msg]).await
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upload_names_keep_the_file_name_only() {
-        assert_eq!(upload_name("行動計画_令和5年度.xlsx"), "行動計画_令和5年度.xlsx");
-        assert_eq!(upload_name(r"C:\Users\a\plan.csv"), "plan.csv");
-        assert_eq!(upload_name("../../etc/passwd"), "passwd");
-        assert_eq!(upload_name(".."), "upload");
-        assert_eq!(upload_name(""), "upload");
-        assert_eq!(upload_name("a\u{0}b.csv"), "ab.csv");
-        let long = format!("{}.xlsx", "計".repeat(300));
-        assert_eq!(upload_name(&long), format!("{}.xlsx", "計".repeat(120)));
     }
 }
