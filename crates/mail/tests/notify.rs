@@ -3,12 +3,12 @@
 //! `resend`; a school without a school-user account is reported; a dry run sends nothing.
 
 use gigaops_domain::YearMonth;
-use gigaops_ingest::open_table;
-use gigaops_ingest::usage::{read_lines, read_usage};
+use gigaops_ingest::ImportKind;
 use gigaops_mail::testing::SmtpSink;
 use gigaops_mail::{notify_schools, MailError, NotifyOptions, SchoolOutcome};
+use gigaops_store::imports::ImportOptions;
 use gigaops_store::testing::{self, fresh_store, BACKENDS};
-use gigaops_store::usage::{self, escalation, notify, queries, UsageColumns};
+use gigaops_store::usage::{escalation, notify, queries};
 use gigaops_store::users::{self, Role};
 use gigaops_store::Store;
 
@@ -37,8 +37,7 @@ async fn setup(store: &Store) -> i64 {
         ),
     )
     .unwrap();
-    let mut t = open_table(&lines, None).unwrap();
-    usage::import_lines(store, m, &testing::source(&lines), read_lines(&mut t).unwrap(), |_| {}).await.unwrap();
+    testing::import(store, m, ImportKind::Lines, &lines, ImportOptions::default()).await.unwrap();
     let use_csv = dir.path().join("usage.csv");
     let mut text = String::from("line_id,month,usage_gb\n");
     for month in ["2022-09", "2022-10"] {
@@ -47,10 +46,7 @@ async fn setup(store: &Store) -> i64 {
         }
     }
     std::fs::write(&use_csv, text).unwrap();
-    let mut t = open_table(&use_csv, None).unwrap();
-    let (layout, reader) = read_usage(&mut t, None, ym("2022-12")).unwrap();
-    let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: layout.usage_column };
-    usage::import_usage(store, m, &testing::source(&use_csv), &cols, reader, false, |_| {}).await.unwrap();
+    testing::import(store, m, ImportKind::Usage, &use_csv, ImportOptions::default()).await.unwrap();
     for month in ["2022-09", "2022-10"] {
         escalation::run(store, m, ym(month), Some("test")).await.unwrap();
     }
@@ -72,7 +68,7 @@ fn by(who: &str) -> NotifyOptions {
     NotifyOptions { by: Some(who.into()), ..Default::default() }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_school_gets_only_its_own_notice_once() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
@@ -157,7 +153,7 @@ async fn each_school_gets_only_its_own_notice_once() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_is_reported_per_school_and_nothing_recorded() {
     for b in BACKENDS {
         let store = fresh_store(b).await;

@@ -5,8 +5,9 @@
 use calamine::{open_workbook_from_rs, Reader, Xlsx};
 use gigaops_domain::FiscalYear;
 use gigaops_report::plan::{build, build_schedule};
-use gigaops_store::imports::ImportSource;
-use gigaops_store::testing::{fresh_store, BACKENDS};
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::{ImportOptions, ImportOutcome};
+use gigaops_store::testing::{self, fresh_store, BACKENDS};
 use gigaops_store::{municipalities, plan, Store};
 use serde_json::Value;
 use std::io::Cursor;
@@ -16,17 +17,9 @@ fn example(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(rel)
 }
 
-async fn import(store: &Store, p: &Path) -> gigaops_store::imports::ImportOutcome {
+async fn import(store: &Store, p: &Path) -> ImportOutcome {
     let m = municipalities::ensure(store, "t", "テスト市教育委員会").await.unwrap().id;
-    let mut t = gigaops_ingest::open_table(p, None).unwrap();
-    let f = gigaops_ingest::plan::read(&mut t).unwrap_or_else(|e| panic!("{e}"));
-    let src = ImportSource {
-        file_name: p.file_name().unwrap().to_string_lossy().into(),
-        file_sha256: gigaops_ingest::file_sha256(p).unwrap(),
-        imported_by: Some("test".into()),
-        dry_run: false,
-    };
-    plan::import(store, m, &src, f, None).await.unwrap()
+    testing::import(store, m, ImportKind::Plan, p, ImportOptions::default()).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn report(store: &Store) -> gigaops_report::PlanReport {

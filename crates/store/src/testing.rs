@@ -2,8 +2,11 @@
 //! and PostgreSQL). PostgreSQL is `GIGAOPS_TEST_POSTGRES_URL` or
 //! `postgres://postgres@127.0.0.1:5432/postgres`; if it cannot be reached the test fails — it never skips.
 
+use crate::imports::{ImportOptions, ImportOutcome, ImportRequest, Progress};
 use crate::Store;
+use gigaops_ingest::ImportKind;
 use sea_orm::{ConnectionTrait, Database};
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The two backends every storage test runs on.
@@ -54,17 +57,59 @@ pub async fn fresh_store(backend: Backend) -> Store {
     Store::connect(&fresh_url(backend).await).await.expect("connect test store")
 }
 
-/// The import source of a test file: its name and SHA-256, imported by `test`, not a dry run.
+/// Imports the file `path` as `kind` into `municipality_id` through the one import pipeline
+/// ([`crate::imports::run`]), as the CLI and the web upload do: imported by `test`, written
+/// (not a dry run), recorded in `import_run`. `options` are the kind's options
+/// (`ImportOptions::default()` for none).
 ///
-/// Panics when the file cannot be read (tests only).
-pub fn source(p: &std::path::Path) -> crate::imports::ImportSource {
-    crate::imports::ImportSource {
-        file_name: p.file_name().expect("a file").to_string_lossy().into(),
-        file_sha256: gigaops_ingest::file_sha256(p).expect("a readable file"),
+/// Returns the pipeline's outcome; its errors are the pipeline's: [`crate::StoreError::Rows`]
+/// with every problem as `file:row:column: value — expected` (a problem with the whole file, such
+/// as missing columns, is one line `file: …`), nothing written.
+///
+/// The big kinds (devices, lines, usage) read and write on two threads with
+/// `tokio::task::block_in_place`: a test importing them needs
+/// `#[tokio::test(flavor = "multi_thread")]`.
+pub async fn import(
+    store: &Store,
+    municipality_id: i64,
+    kind: ImportKind,
+    path: &Path,
+    options: ImportOptions,
+) -> crate::Result<ImportOutcome> {
+    run(store, municipality_id, kind, path, options, false).await
+}
+
+/// [`import`] as a dry run: checks and counts every row (the outcome says what would change)
+/// and writes nothing, not even an `import_run` row.
+pub async fn import_dry(
+    store: &Store,
+    municipality_id: i64,
+    kind: ImportKind,
+    path: &Path,
+    options: ImportOptions,
+) -> crate::Result<ImportOutcome> {
+    run(store, municipality_id, kind, path, options, true).await
+}
+
+async fn run(
+    store: &Store,
+    municipality_id: i64,
+    kind: ImportKind,
+    path: &Path,
+    options: ImportOptions,
+    dry_run: bool,
+) -> crate::Result<ImportOutcome> {
+    let progress = Progress::default();
+    let req = ImportRequest {
+        kind,
+        path,
+        options,
         imported_by: Some("test".into()),
-        dry_run: false,
+        dry_run,
         run_id: None,
-    }
+        progress: &progress,
+    };
+    crate::imports::run(store, municipality_id, req).await.1
 }
 
 /// Creates the municipality `maebashi` (前橋市教育委員会) with its 73 schools from the MEXT rows in
@@ -77,9 +122,7 @@ pub async fn maebashi_with_schools(store: &Store) -> i64 {
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/maebashi-fy2022/schools-maebashi.csv"
     ));
-    let mut t = gigaops_ingest::open_table(&p, None).expect("the MEXT rows");
-    let recs: Vec<_> =
-        gigaops_ingest::schools::read(&mut t).expect("school columns").map(|r| r.expect("a school row")).collect();
-    crate::schools::import(store, m, &source(&p), recs, Some("前橋市立")).await.expect("schools imported");
+    let options = ImportOptions { name_prefix: Some("前橋市立".into()), ..Default::default() };
+    import(store, m, ImportKind::Schools, &p, options).await.expect("schools imported");
     m
 }

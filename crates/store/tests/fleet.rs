@@ -2,14 +2,14 @@
 //! errors, idempotency, and the state rules of swaps and repairs.
 
 use chrono::NaiveDate;
-use gigaops_ingest::open_table;
+use gigaops_ingest::ImportKind;
 use gigaops_store::entity::{device, device_state, incident, school};
 use gigaops_store::fleet::{self, DeviceFilter, IncidentInput};
-use gigaops_store::imports::ImportOutcome;
+use gigaops_store::imports::{ImportOptions, ImportOutcome};
 use gigaops_store::testing::{self, fresh_store, BACKENDS};
 use gigaops_store::{municipalities, schools, Store, StoreError};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -21,28 +21,21 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     p
 }
 
-async fn import_schools(store: &Store, m: i64, p: &std::path::Path, prefix: Option<&str>) -> ImportOutcome {
-    let mut t = open_table(p, None).unwrap();
-    let recs: Vec<_> = gigaops_ingest::schools::read(&mut t).unwrap().map(|r| r.unwrap()).collect();
-    schools::import(store, m, &testing::source(p), recs, prefix).await.unwrap()
+async fn import_schools(store: &Store, m: i64, p: &Path, prefix: Option<&str>) -> ImportOutcome {
+    let options = ImportOptions { name_prefix: prefix.map(String::from), ..Default::default() };
+    testing::import(store, m, ImportKind::Schools, p, options).await.unwrap()
 }
 
-async fn import_devices(store: &Store, m: i64, p: &std::path::Path, as_of: &str) -> Result<ImportOutcome, StoreError> {
-    let mut t = open_table(p, None).unwrap();
-    let reader = gigaops_ingest::devices::read(&mut t).unwrap();
-    fleet::devices::import(store, m, &testing::source(p), reader, d(as_of), |_| {}).await
+async fn import_devices(store: &Store, m: i64, p: &Path, as_of: &str) -> Result<ImportOutcome, StoreError> {
+    testing::import(store, m, ImportKind::Devices, p, ImportOptions { as_of: Some(d(as_of)), ..Default::default() }).await
 }
 
-async fn import_incidents(store: &Store, m: i64, p: &std::path::Path) -> Result<ImportOutcome, StoreError> {
-    let mut t = open_table(p, None).unwrap();
-    let reader = gigaops_ingest::incidents::read(&mut t).unwrap();
-    fleet::events::import_incidents(store, m, &testing::source(p), reader).await
+async fn import_incidents(store: &Store, m: i64, p: &Path) -> Result<ImportOutcome, StoreError> {
+    testing::import(store, m, ImportKind::Incidents, p, ImportOptions::default()).await
 }
 
-async fn import_movements(store: &Store, m: i64, p: &std::path::Path) -> Result<ImportOutcome, StoreError> {
-    let mut t = open_table(p, None).unwrap();
-    let reader = gigaops_ingest::movements::read(&mut t).unwrap();
-    fleet::events::import_movements(store, m, &testing::source(p), reader).await
+async fn import_movements(store: &Store, m: i64, p: &Path) -> Result<ImportOutcome, StoreError> {
+    testing::import(store, m, ImportKind::Movements, p, ImportOptions::default()).await
 }
 
 fn maebashi_csv() -> PathBuf {
@@ -90,7 +83,7 @@ async fn schools_import_links_branches_keeps_closed_and_is_idempotent() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_import_is_idempotent_and_rejects_bad_rows_without_writing() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
@@ -128,21 +121,8 @@ A3,UnknownPad,,learner,deployed,B110210000017,
         assert_eq!(device_count(&store).await, 0);
 
         let inv = write(&dir, "inventory.csv", INVENTORY);
-        let dry = {
-            let mut s = testing::source(&inv);
-            s.dry_run = true;
-            let mut t = open_table(&inv, None).unwrap();
-            fleet::devices::import(
-                &store,
-                m,
-                &s,
-                gigaops_ingest::devices::read(&mut t).unwrap(),
-                d("2021-04-01"),
-                |_| {},
-            )
-            .await
-            .unwrap()
-        };
+        let as_of = ImportOptions { as_of: Some(d("2021-04-01")), ..Default::default() };
+        let dry = testing::import_dry(&store, m, ImportKind::Devices, &inv, as_of).await.unwrap();
         assert_eq!(dry.inserted, 5);
         assert_eq!(device_count(&store).await, 0, "dry run writes nothing");
         let first = import_devices(&store, m, &inv, "2021-04-01").await.unwrap();
@@ -205,7 +185,7 @@ x1,MBS-IPAD-1,2021-04-01,2022-05-01 10:00:00,15.4,DMP000000001,Apple,iPad（第8
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incidents_swap_spares_repair_and_reject_rule_breaks() {
     for b in BACKENDS {
         let store = fresh_store(b).await;

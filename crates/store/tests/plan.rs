@@ -3,11 +3,11 @@
 
 use gigaops_domain::plan::{Grade, Level, Status};
 use gigaops_domain::FiscalYear;
-use gigaops_ingest::open_table;
+use gigaops_ingest::ImportKind;
 use gigaops_store::entity::{import_run, plan_entry, plan_entry_change};
-use gigaops_store::imports::{ImportOutcome, ImportSource};
+use gigaops_store::imports::{ImportOptions, ImportOutcome};
 use gigaops_store::plan::{self, Editor, YearState};
-use gigaops_store::testing::{fresh_store, BACKENDS};
+use gigaops_store::testing::{self, fresh_store, BACKENDS};
 use gigaops_store::users::{self, Role};
 use gigaops_store::{municipalities, Store, StoreError};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -17,19 +17,12 @@ fn example(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(rel)
 }
 
-fn src(p: &Path, dry_run: bool) -> ImportSource {
-    ImportSource {
-        file_name: p.file_name().unwrap().to_string_lossy().into(),
-        file_sha256: gigaops_ingest::file_sha256(p).unwrap(),
-        imported_by: Some("test".into()),
-        dry_run,
-    }
-}
-
 async fn import(store: &Store, m: i64, p: &Path, dry_run: bool) -> Result<ImportOutcome, StoreError> {
-    let mut t = open_table(p, None).unwrap();
-    let f = gigaops_ingest::plan::read(&mut t).unwrap();
-    plan::import(store, m, &src(p, dry_run), f, None).await
+    if dry_run {
+        testing::import_dry(store, m, ImportKind::Plan, p, ImportOptions::default()).await
+    } else {
+        testing::import(store, m, ImportKind::Plan, p, ImportOptions::default()).await
+    }
 }
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {

@@ -4,11 +4,10 @@
 
 use gigaops_domain::usage::{gb, EscalationPolicy};
 use gigaops_domain::YearMonth;
-use gigaops_ingest::open_table;
-use gigaops_ingest::usage::{read_lines, read_usage, UsageMapping};
-use gigaops_store::imports::{ImportOutcome, ImportSource};
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::{ImportOptions, ImportOutcome};
 use gigaops_store::testing::{self, fresh_store, BACKENDS};
-use gigaops_store::usage::{self, escalation, queries, UsageColumns};
+use gigaops_store::usage::{escalation, queries};
 use gigaops_store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 
@@ -23,34 +22,26 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
 }
 
 async fn lines(store: &Store, m: i64, p: &Path) -> Result<ImportOutcome, StoreError> {
-    let mut t = open_table(p, None).unwrap();
-    let reader = read_lines(&mut t).unwrap();
-    usage::import_lines(store, m, &testing::source(p), reader, |_| {}).await
+    testing::import(store, m, ImportKind::Lines, p, ImportOptions::default()).await
+}
+
+/// The options of a usage import: a carrier mapping (file name, TOML text) and `--replace`.
+fn usage_options(mapping: Option<(&str, &str)>, replace: bool) -> ImportOptions {
+    ImportOptions { mapping: mapping.map(|(n, t)| (n.into(), t.into())), replace, ..Default::default() }
 }
 
 async fn import(
     store: &Store,
     m: i64,
     p: &Path,
-    mapping: Option<&UsageMapping>,
+    mapping: Option<(&str, &str)>,
     replace: bool,
 ) -> Result<ImportOutcome, StoreError> {
-    import_with(store, m, &testing::source(p), p, mapping, replace).await
+    testing::import(store, m, ImportKind::Usage, p, usage_options(mapping, replace)).await
 }
 
-async fn import_with(
-    store: &Store,
-    m: i64,
-    source: &ImportSource,
-    p: &Path,
-    mapping: Option<&UsageMapping>,
-    replace: bool,
-) -> Result<ImportOutcome, StoreError> {
-    let mut t = open_table(p, None).unwrap();
-    let headers = t.headers.clone();
-    let (layout, reader) = read_usage(&mut t, mapping, ym("2022-12")).unwrap();
-    let cols = UsageColumns { line: headers[0].clone(), month: headers[1].clone(), usage: layout.usage_column.clone() };
-    usage::import_usage(store, m, source, &cols, reader, replace, |_| {}).await
+async fn import_dry(store: &Store, m: i64, p: &Path) -> Result<ImportOutcome, StoreError> {
+    testing::import_dry(store, m, ImportKind::Usage, p, usage_options(None, false)).await
 }
 
 const LINES: &str = "line_id,school_code,device_serial,pupil_id,allowance_gb,active_from,active_to
@@ -60,7 +51,7 @@ const LINES: &str = "line_id,school_code,device_serial,pupil_id,allowance_gb,act
 07000000004,B110210000026,SER4,P4,7,2022-09-15,
 ";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_import_is_checked_and_idempotent_and_capacity_counts_active_lines() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
@@ -99,7 +90,7 @@ async fn lines_import_is_checked_and_idempotent_and_capacity_counts_active_lines
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_import_units_daily_sums_bad_input_and_replace() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
@@ -155,13 +146,9 @@ async fn usage_import_units_daily_sums_bad_input_and_replace() {
         assert_eq!(cap[0].usage_bytes, 2_250_000_000, "{b:?}");
 
         // a carrier file through a mapping
-        let mapping = UsageMapping::parse(
-            "map.toml",
-            "line_id = \"電話番号\"\nmonth = \"利用年月\"\nusage = \"通信量\"\nunit = \"kb\"\n",
-        )
-        .unwrap();
+        let mapping = ("map.toml", "line_id = \"電話番号\"\nmonth = \"利用年月\"\nusage = \"通信量\"\nunit = \"kb\"\n");
         let carrier = write(&dir, "carrier.csv", "電話番号,利用年月,通信量\n070-0000-0001,202211,1000\n");
-        let o = import(&store, m, &carrier, Some(&mapping), false).await.unwrap();
+        let o = import(&store, m, &carrier, Some(mapping), false).await.unwrap();
         assert_eq!(o.inserted, 1, "{b:?}");
         let cap = queries::capacity(&store, m, ym("2022-11"), ym("2022-11"), false).await.unwrap();
         assert_eq!(cap[0].usage_bytes, 1_000_000, "{b:?}");
@@ -173,8 +160,7 @@ async fn usage_import_units_daily_sums_bad_input_and_replace() {
         let e = import(&store, m, &dup, None, false).await.unwrap_err().to_string();
         assert!(e.contains("dup.csv:5:line_id: 07000000002 — 同じ回線・同じ月の行は 1 行だけ（4行目"), "{b:?} {e}");
         let mixed = write(&dir, "mixed.csv", mixed);
-        let dry = ImportSource { dry_run: true, ..testing::source(&mixed) };
-        let o = import_with(&store, m, &dry, &mixed, None, false).await.unwrap();
+        let o = import_dry(&store, m, &mixed).await.unwrap();
         assert_eq!((o.rows, o.inserted, o.unchanged), (3, 2, 1), "{b:?} dry run counts");
         let cap = queries::capacity(&store, m, ym("2022-12"), ym("2022-12"), false).await.unwrap();
         assert_eq!(cap[0].usage_bytes, 0, "{b:?} a dry run writes nothing");
@@ -196,7 +182,7 @@ fn month_file(dir: &tempfile::TempDir, month: &str, rows: &[(u8, f64)]) -> PathB
     write(dir, &format!("u-{month}.csv"), &s)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escalation_runs_in_order_idempotently_and_notices_corrections() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
@@ -261,7 +247,7 @@ async fn escalation_runs_in_order_idempotently_and_notices_corrections() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_is_stored_and_guarded_once_months_are_run() {
     for b in BACKENDS {
         let store = fresh_store(b).await;
@@ -302,7 +288,7 @@ async fn partitions(store: &Store) -> Vec<String> {
 /// Migration m0006 keeps the stored rows; on PostgreSQL a month new to the database gets a
 /// partition of its own, which then holds every municipality's rows of that month; a dry run or a
 /// file with an error leaves none behind. The figures are the same on SQLite (one table).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn month_partitions_keep_rows_and_take_every_municipality() {
     use sea_orm::ConnectionTrait;
     use sea_orm_migration::MigratorTrait;
@@ -339,9 +325,7 @@ async fn month_partitions_keep_rows_and_take_every_municipality() {
         let other = gigaops_store::municipalities::ensure(&store, "other", "他市教育委員会").await.unwrap().id;
         let schools =
             PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/maebashi-fy2022/schools-maebashi.csv"));
-        let mut t = open_table(&schools, None).unwrap();
-        let recs: Vec<_> = gigaops_ingest::schools::read(&mut t).unwrap().map(|r| r.unwrap()).collect();
-        gigaops_store::schools::import(&store, other, &testing::source(&schools), recs, None).await.unwrap();
+        testing::import(&store, other, ImportKind::Schools, &schools, ImportOptions::default()).await.unwrap();
         let lines_csv = write(&dir, "lines.csv", LINES);
         lines(&store, m, &lines_csv).await.unwrap();
         lines(&store, other, &lines_csv).await.unwrap();
@@ -368,8 +352,7 @@ async fn month_partitions_keep_rows_and_take_every_municipality() {
         let e = import(&store, m, &bad, None, false).await.unwrap_err().to_string();
         assert!(e.contains("bad.csv:5:line_id: 07000000009 — 登録済みの回線"), "{b:?} {e}");
         let two = write(&dir, "two.csv", two);
-        let dry = ImportSource { dry_run: true, ..testing::source(&two) };
-        assert_eq!(import_with(&store, m, &dry, &two, None, false).await.unwrap().inserted, 3, "{b:?}");
+        assert_eq!(import_dry(&store, m, &two).await.unwrap().inserted, 3, "{b:?}");
         assert_eq!(partitions(&store).await.len(), if pg { 3 } else { 0 }, "{b:?} nothing left behind");
         assert_eq!(import(&store, m, &two, None, false).await.unwrap().inserted, 3, "{b:?}");
         assert_eq!((usage(m, "2022-10").await, usage(m, "2022-11").await), (4_000_000_000, 2_000_000_000));

@@ -2,11 +2,11 @@
 //! normal import pipeline, one account per role, and the real server (`gigaops_web::serve`)
 //! listening on 127.0.0.1 with a free port.
 
-use gigaops_ingest::open_table;
-use gigaops_store::imports::ImportSource;
-use gigaops_store::testing::{fresh_store, Backend};
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::ImportOptions;
+use gigaops_store::testing::{self, fresh_store, Backend};
 use gigaops_store::users::Role;
-use gigaops_store::{fleet, municipalities, schools, users, Store};
+use gigaops_store::{municipalities, users, Store};
 use reqwest::header::HeaderMap;
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
@@ -61,34 +61,26 @@ pub fn inventory_csv() -> String {
     s
 }
 
-fn src(name: &str) -> ImportSource {
-    ImportSource {
-        file_name: name.to_string(),
-        file_sha256: String::new(),
-        imported_by: Some("test".into()),
-        dry_run: false,
-    }
-}
-
 /// Loads the fixture into a new municipality and creates one user per role.
+///
+/// The inventory goes through the devices import, which needs a multi-threaded runtime
+/// (`#[tokio::test(flavor = "multi_thread")]`).
 pub async fn load_fixture(store: &Store) {
     let m = municipalities::ensure(store, "maebashi", "前橋市教育委員会（テスト）").await.expect("municipality");
-    let mut t = open_table(&testdata("schools.csv"), None).expect("schools.csv");
-    let records: Vec<_> =
-        gigaops_ingest::schools::read(&mut t).expect("school columns").collect::<Result<_, _>>().expect("school rows");
-    schools::import(store, m.id, &src("schools.csv"), records, Some("前橋市立")).await.expect("import schools");
+    let prefixed = ImportOptions { name_prefix: Some("前橋市立".into()), ..Default::default() };
+    testing::import(store, m.id, ImportKind::Schools, &testdata("schools.csv"), prefixed).await.expect("import schools");
 
     let dir = tempfile::tempdir().expect("temp dir");
     let inv = dir.path().join("inventory.csv");
     std::fs::write(&inv, inventory_csv()).expect("write inventory");
-    let mut t = open_table(&inv, None).expect("inventory.csv");
-    let reader = gigaops_ingest::devices::read(&mut t).expect("device columns");
     let as_of = chrono::NaiveDate::from_ymd_opt(2021, 4, 1).expect("date");
-    fleet::devices::import(store, m.id, &src("inventory.csv"), reader, as_of, |_| {}).await.expect("import devices");
+    let options = ImportOptions { as_of: Some(as_of), ..Default::default() };
+    testing::import(store, m.id, ImportKind::Devices, &inv, options).await.expect("import devices");
 
-    let mut t = open_table(&testdata("incidents.csv"), None).expect("incidents.csv");
-    let reader = gigaops_ingest::incidents::read(&mut t).expect("incident columns");
-    fleet::events::import_incidents(store, m.id, &src("incidents.csv"), reader).await.expect("import incidents");
+    let incidents = testdata("incidents.csv");
+    testing::import(store, m.id, ImportKind::Incidents, &incidents, ImportOptions::default())
+        .await
+        .expect("import incidents");
 
     let accounts = [
         (ADMIN, "管理 太郎", Role::Admin, vec![]),

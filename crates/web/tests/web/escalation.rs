@@ -50,7 +50,7 @@ async fn post_fields(app: &TestApp, c: &reqwest::Client, path: &str, f: &[(Strin
     app.post(c, path, &pairs).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_page_is_edited_by_the_admin_and_read_by_the_board() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;
@@ -105,7 +105,7 @@ async fn the_policy_page_is_edited_by_the_admin_and_read_by_the_board() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_run_the_thresholds_are_fixed_and_the_error_keeps_the_typed_values() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;
@@ -128,7 +128,7 @@ async fn after_a_run_the_thresholds_are_fixed_and_the_error_keeps_the_typed_valu
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_school_user_marks_only_their_own_schools_notices_done() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;
@@ -206,7 +206,7 @@ async fn a_school_user_marks_only_their_own_schools_notices_done() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_e_mails_the_schools_from_the_work_page_once_unless_resent() {
     for b in BACKENDS {
         let sink = SmtpSink::start().await;
@@ -259,7 +259,7 @@ async fn the_board_e_mails_the_schools_from_the_work_page_once_unless_resent() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_smtp_settings_the_page_says_so() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;

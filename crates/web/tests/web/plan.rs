@@ -5,8 +5,9 @@
 
 use crate::app::{csrf_token, multipart, TestApp, ADMIN, BOARD, SCHOOL, SUPPORT, VIEWER};
 use gigaops_domain::plan::Level;
-use gigaops_store::imports::ImportSource;
-use gigaops_store::testing::BACKENDS;
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::ImportOptions;
+use gigaops_store::testing::{self, BACKENDS};
 use gigaops_store::{municipalities, plan, users};
 use reqwest::StatusCode;
 use std::path::Path;
@@ -15,13 +16,7 @@ use std::path::Path;
 pub async fn load_sendai(app: &TestApp) {
     let m = municipalities::list(&app.store).await.expect("municipalities")[0].id;
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sendai-r5/plan-r5.csv");
-    let src = ImportSource {
-        file_name: "plan-r5.csv".into(),
-        file_sha256: gigaops_ingest::file_sha256(&p).expect("hash"),
-        imported_by: Some("test".into()),
-        dry_run: false,
-    };
-    plan::import_file(&app.store, m, &src, &p, None, None).await.expect("import plan");
+    testing::import(&app.store, m, ImportKind::Plan, &p, ImportOptions::default()).await.expect("import plan");
     let board = users::list(&app.store, m).await.expect("users").into_iter().find(|u| u.email == BOARD).expect("board");
     plan::add_division_member(&app.store, m, "教育指導課", board.id).await.expect("division");
 }
@@ -54,7 +49,7 @@ fn edit_form<'a>(token: &'a str, version: &'a str, result: &'a str, grade: &'a s
     ]
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_pages_edit_lock_and_print_on_both_backends() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;
@@ -172,7 +167,7 @@ fn count(body: &str, id: &str) -> i64 {
 
 const EVAL_HEADER: &str = "計画,計画期間,年度,基本方針,基本方針名,施策,施策名,取組項目,取組項目名,概要,目標,目標内容,担当課,取組,区分,達成時期,実績・課題,評価,次年度の取組,次年度の区分,学校の取組,重点";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_upload_imports_the_sendai_file_and_refuses_bad_files_on_both_backends() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;
@@ -281,7 +276,7 @@ async fn plan_upload_imports_the_sendai_file_and_refuses_bad_files_on_both_backe
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_upload_needs_the_role_the_csrf_token_and_a_sane_size_on_both_backends() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;

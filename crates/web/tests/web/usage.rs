@@ -3,31 +3,18 @@
 
 use crate::app::{TestApp, BOARD, MOMOI, NAKAGAWA, SCHOOL, VIEWER};
 use gigaops_domain::YearMonth;
-use gigaops_ingest::open_table;
-use gigaops_ingest::usage::{read_lines, read_usage};
-use gigaops_store::imports::ImportSource;
-use gigaops_store::testing::BACKENDS;
-use gigaops_store::usage::{self, escalation, UsageColumns};
+use gigaops_ingest::ImportKind;
+use gigaops_store::imports::ImportOptions;
+use gigaops_store::testing::{self, BACKENDS};
+use gigaops_store::usage::escalation;
 use gigaops_store::{municipalities, Store};
 use reqwest::StatusCode;
-
-fn src(name: &str) -> ImportSource {
-    ImportSource {
-        file_name: name.into(),
-        file_sha256: String::new(),
-        imported_by: Some("test".into()),
-        dry_run: false,
-    }
-}
 
 /// Imports a monthly usage file with `text` (written to `dir/name`).
 async fn import_month(store: &Store, m: i64, dir: &tempfile::TempDir, name: &str, text: &str) {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
-    let mut t = open_table(&path, None).unwrap();
-    let (layout, reader) = read_usage(&mut t, None, "2022-12".parse().unwrap()).unwrap();
-    let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: layout.usage_column };
-    usage::import_usage(store, m, &src(name), &cols, reader, false, |_| {}).await.unwrap();
+    testing::import(store, m, ImportKind::Usage, &path, ImportOptions::default()).await.unwrap();
 }
 
 /// Two heavy users in September 2022: one at 桃井小 (P-MOMOI), one at 中川小 (P-NAKA); the month is run.
@@ -43,8 +30,7 @@ pub async fn load_usage(store: &Store) {
         ),
     )
     .unwrap();
-    let mut t = open_table(&lines, None).unwrap();
-    usage::import_lines(store, m, &src("lines.csv"), read_lines(&mut t).unwrap(), |_| {}).await.unwrap();
+    testing::import(store, m, ImportKind::Lines, &lines, ImportOptions::default()).await.unwrap();
     let sep = "line_id,month,usage_gb\n07000000001,2022-09,250\n07000000002,2022-09,210\n07000000003,2022-09,3\n";
     import_month(store, m, &dir, "sep.csv", sep).await;
     escalation::run(store, m, YearMonth::new(2022, 9).unwrap(), Some("test")).await.unwrap();
@@ -61,7 +47,7 @@ pub async fn load_usage_to_october(store: &Store) {
     escalation::run(store, m, YearMonth::new(2022, 10).unwrap(), Some("test")).await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn school_users_see_only_their_own_pupils_and_viewers_none() {
     for b in BACKENDS {
         let app = TestApp::spawn(b).await;
