@@ -101,7 +101,9 @@ impl TestApp {
     }
 
     /// [`TestApp::spawn`] with server settings (e.g. SMTP to a test sink).
-    pub async fn spawn_with(backend: Backend, settings: gigaops_web::Settings) -> TestApp {
+    /// Uploads go to a fresh folder under the system's temp dir, whatever `settings` says.
+    pub async fn spawn_with(backend: Backend, mut settings: gigaops_web::Settings) -> TestApp {
+        settings.upload_dir = tempfile::tempdir().expect("upload dir").keep();
         let store = fresh_store(backend).await;
         load_fixture(&store).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
