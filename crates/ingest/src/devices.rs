@@ -215,22 +215,24 @@ impl Iterator for DeviceRows<'_> {
 /// unknown class or status, bad school code, bad date). Rows are independent: a serial repeated on
 /// a later row is found by the store's import (so that memory stays flat in the file's size).
 pub fn read(table: &mut Table) -> Result<DeviceRows<'_>, FileError> {
-    let Some(serial) = table.column(SERIAL_ALIASES) else {
+    let col = |aliases: &[&str]| table.column_checked(aliases);
+    let Some(serial) = col(SERIAL_ALIASES)? else {
         return Err(table.missing_columns(&[SERIAL_ALIASES]));
     };
     let format = detect(table);
     let cols = Columns {
         serial,
-        model: table.column(MODEL),
-        group: table.column(GROUP),
-        class: table.column(CLASS),
-        status: table.column(STATUS),
-        school: table.column(SCHOOL),
-        places: PLACE.iter().filter_map(|a| table.column(&[a])).collect(),
-        asset: table.column(ASSET),
+        model: col(MODEL)?,
+        group: col(GROUP)?,
+        class: col(CLASS)?,
+        status: col(STATUS)?,
+        school: col(SCHOOL)?,
+        places: PLACE.iter().map(|a| col(&[a])).filter_map(Result::transpose).collect::<Result<_, _>>()?,
+        asset: col(ASSET)?,
+        // Jamf Pro exports both `Name` and `Device Name` (the same value): the first one wins
         name: table.column(NAME),
-        os: table.column(OS),
-        last: table.column(LAST),
+        os: col(OS)?,
+        last: col(LAST)?,
     };
     let (file, headers) = (table.file.clone(), table.headers.clone());
     let inner = table.rows().map(move |raw| {

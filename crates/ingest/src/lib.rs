@@ -18,7 +18,8 @@ pub mod table;
 pub mod usage;
 
 pub use table::{
-    file_sha256, normalize_header, open_table, read_ahead, sha256_hex, FileError, RawRow, RowError, Table,
+    file_sha256, normalize_header, open_table, open_table_with, quote_value, read_ahead, sha256_hex, FileError, RawRow,
+    ReadLimits, RowError, Table, MAX_QUOTED_CHARS,
 };
 
 /// Splits a reader's items into the records and the flat list of every row error, in file order.

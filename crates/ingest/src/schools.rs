@@ -66,20 +66,21 @@ pub struct SchoolRecord {
 /// unknown kind or a kind that contradicts the code, bad status, bad prefecture number, bad postal
 /// code, bad date, bad successor code, empty name).
 pub fn read(table: &mut Table) -> Result<impl Iterator<Item = Result<SchoolRecord, Vec<RowError>>> + '_, FileError> {
-    let (Some(code), Some(name)) = (table.column(CODE), table.column(NAME)) else {
+    let col = |aliases: &[&str]| table.column_checked(aliases);
+    let (Some(code), Some(name)) = (col(CODE)?, col(NAME)?) else {
         let missing: Vec<&[&str]> = [CODE, NAME].into_iter().filter(|a| table.column(a).is_none()).collect();
         return Err(table.missing_columns(&missing));
     };
     let cols = Columns {
         code,
         name,
-        kind: table.column(KIND),
-        prefecture: table.column(PREFECTURE),
-        status: table.column(STATUS),
-        address: table.column(ADDRESS),
-        postal: table.column(POSTAL),
-        closed_on: table.column(CLOSED_ON),
-        successor: table.column(SUCCESSOR),
+        kind: col(KIND)?,
+        prefecture: col(PREFECTURE)?,
+        status: col(STATUS)?,
+        address: col(ADDRESS)?,
+        postal: col(POSTAL)?,
+        closed_on: col(CLOSED_ON)?,
+        successor: col(SUCCESSOR)?,
     };
     let (file, headers) = (table.file.clone(), table.headers.clone());
     let mut seen: HashMap<SchoolCode, usize> = HashMap::new();

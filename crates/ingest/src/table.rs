@@ -84,15 +84,15 @@ fn size_text(bytes: &u64) -> String {
     let bytes = *bytes;
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
-    } else if bytes >= KIB && bytes % KIB == 0 {
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
         format!("{} KiB", bytes / KIB)
     } else {
         let digits = bytes.to_string();
         let mut out = String::new();
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(ch);
@@ -646,12 +646,8 @@ impl<R: Read> Read for LineMarks<R> {
                 b'\r' => self.line += 1,
                 b'\n' if self.prev_cr => {}
                 b'\n' => self.line += 1,
-                _ if self.at_line_start => {
-                    // a long run of quoted line breaks: keep the queue bounded like the record
-                    if starts.len() < 1 << 16 {
-                        starts.push_back((self.offset, self.line))
-                    }
-                }
+                // a long run of quoted line breaks: the queue stays bounded like the record
+                _ if self.at_line_start && starts.len() < 1 << 16 => starts.push_back((self.offset, self.line)),
                 _ => {}
             }
             self.at_line_start = matches!(b, b'\r' | b'\n');
@@ -968,7 +964,6 @@ impl<'a> SheetRows<'a> {
         if matches!(value, DataRef::Empty) {
             return Ok(true);
         }
-        self.check_position(position)?;
         let (row, col) = position;
         if self.row != Some(row) {
             if !self.flush() {
@@ -976,6 +971,7 @@ impl<'a> SheetRows<'a> {
             }
             self.row = Some(row);
         }
+        self.check_position(position)?;
         if self.bad.is_some() {
             return Ok(true);
         }
