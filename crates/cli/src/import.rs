@@ -1,4 +1,4 @@
-//! `gigaops import …`: every file goes through the one pipeline of DESIGN.md §5 — read, map
+//! `gigaops import …`: every file goes through the one import pipeline — read, map
 //! headers, validate every row, write nothing on error, commit in one transaction, log the import.
 
 use anyhow::{anyhow, Context, Result};

@@ -215,8 +215,9 @@ mod tests {
     use proptest::prelude::*;
     use std::path::Path;
 
-    fn shared(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mext-school-codes").join(name)
+    /// A MEXT school-code list committed under `data/mext-school-codes/`.
+    fn mext(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mext-school-codes").join(name)
     }
 
     fn read_all(table: &mut Table) -> (Vec<SchoolRecord>, Vec<RowError>) {
@@ -225,7 +226,7 @@ mod tests {
 
     #[test]
     fn reads_every_maebashi_row_and_links_branches() {
-        let mut t = open_table(&shared("maebashi.csv"), None).unwrap();
+        let mut t = open_table(&mext("maebashi.csv"), None).unwrap();
         let (recs, errs) = read_all(&mut t);
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(recs.len(), 73);
@@ -266,7 +267,7 @@ mod tests {
     #[test]
     fn reads_sendai_and_chuo() {
         for (f, n) in [("sendai.csv", 192), ("chuo_yamanashi.csv", 10)] {
-            let mut t = open_table(&shared(f), None).unwrap();
+            let mut t = open_table(&mext(f), None).unwrap();
             let (recs, errs) = read_all(&mut t);
             assert!(errs.is_empty(), "{f}: {errs:?}");
             assert_eq!(recs.len(), n);

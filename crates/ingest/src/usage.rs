@@ -1,5 +1,5 @@
 //! LTE lines (回線) and the carrier's per-line usage statements (通信量) → [`LineRecord`]s and
-//! [`UsageRecord`]s (issue 3).
+//! [`UsageRecord`]s.
 //!
 //! - Lines: `line_id,school_code,device_serial,pupil_id,allowance_gb,active_from,active_to`
 //!   (Japanese headers too: 回線番号/電話番号/ICCID, 学校コード, シリアル番号, 児童生徒ID, 契約容量(GB),
@@ -8,7 +8,8 @@
 //!   (`line_id,date,usage_mb`); the unit is taken from the usage header (`usage_bytes`,
 //!   `usage_mb`, `usage_gb`, `通信量(GB)`, `データ通信量（MB）`, …; GB = 10^9 bytes). A carrier CSV
 //!   whose columns or unit cannot be told is read through a [`UsageMapping`] (a small TOML file).
-//!   No carrier documents its per-line CSV publicly (reference/mdm-and-usage.md §5).
+//!   No carrier documents its per-line CSV publicly (docomo, SoftBank and au publish none; MDM exports
+//!   carry no usage counter).
 //!
 //! Line ids are normalised: full-width to ASCII, hyphens and spaces removed, upper case
 //! (`070-1234-5678` → `07012345678`). Row checks here: the value rules; checks against the register

@@ -1,4 +1,4 @@
-//! The `import_run` log and the outcome every import reports (DESIGN.md §5 step 5).
+//! The `import_run` log and the outcome every import reports (recorded in the import's own transaction).
 
 use crate::entity::import_run;
 use crate::Result;
