@@ -27,8 +27,14 @@ const CSV_BUFFER: usize = 8 * 1024;
 /// At most this many characters of a cell are quoted in a [`RowError::value`].
 pub const MAX_QUOTED_CHARS: usize = 100;
 
-/// What reading one file may cost. Every limit is checked before the memory is taken; exceeding
-/// one is a [`FileError`] (or, for one CSV line or cell, a [`RowError`]), never an allocation.
+/// What reading one file may cost. Every limit is checked before more memory than it allows is
+/// taken; exceeding one is a [`FileError`] (or, for one line, row or cell, a [`RowError`]), never
+/// an allocation.
+///
+/// Memory with these limits: a CSV holds one record (at most `max_line_bytes` plus the 8 KiB read
+/// buffer); a workbook holds calamine's shared strings (at most `max_shared_strings_bytes` of
+/// XML) and at most 64 rows in flight between its reading thread and the reader, each at most
+/// `max_line_bytes` of text and `max_columns` cells.
 ///
 /// [`Default`] gives the limits [`open_table`] uses; a caller with other needs (a bigger batch
 /// import, a stricter web upload) passes its own to [`open_table_with`].
@@ -287,15 +293,19 @@ impl Table {
         }
     }
 
-    /// The data rows, in file order. An `Err` is a row that could not be read (a read error in the
-    /// middle of a CSV file, which also ends the stream; or a cell that did not decode in the
-    /// detected encoding). Each row is yielded once: a second call continues where the first stopped.
+    /// The data rows, in file order. An `Err` is a row that could not be read: a read error in the
+    /// middle of a CSV file or a CSV record too long to hold (both end the stream); a cell that did
+    /// not decode in the detected encoding; a cell, row or line over its [`ReadLimits`]; or, with
+    /// row 0 and no column, a problem with the whole workbook found while streaming its sheet (a
+    /// cell beyond the allowed range, damaged XML), which ends the stream. Each row is yielded
+    /// once: a second call continues where the first stopped.
     pub fn rows(&mut self) -> impl Iterator<Item = Result<RawRow, RowError>> + '_ {
         self.rows.by_ref()
     }
 
     /// Index of the first header matching any of `aliases`, compared through [`normalize_header`]
     /// (so `Serial number`, `serialNumber`, `SERIAL_NUMBER` and `ｓｅｒｉａｌ　ｎｕｍｂｅｒ` are equal).
+    /// Readers resolve their fields with [`Table::column_checked`], which refuses two matches.
     pub fn column(&self, aliases: &[&str]) -> Option<usize> {
         let wanted: Vec<String> = aliases.iter().map(|a| normalize_header(a)).collect();
         self.headers.iter().position(|h| {
@@ -375,9 +385,11 @@ pub fn open_table(path: &Path, sheet: Option<&str>) -> Result<Table, FileError> 
 /// [`FileError::RangeTooLarge`] (found after the first data row: a [`RowError`] of row 0 carrying
 /// that message, ending the rows).
 ///
-/// A CSV record longer than [`ReadLimits::max_line_bytes`] is a [`RowError`] that ends the rows; a
-/// cell longer than [`ReadLimits::max_cell_bytes`], or a row with more than
-/// [`ReadLimits::max_columns`] cells, is a [`RowError`] for that row (workbooks alike).
+/// A CSV record longer than [`ReadLimits::max_line_bytes`] is a [`RowError`] with the column
+/// `（行全体）` (the last item when the reader had to stop inside the record); a cell longer than
+/// [`ReadLimits::max_cell_bytes`], or a row with more than [`ReadLimits::max_columns`] cells, is a
+/// [`RowError`] for that row, and reading goes on (workbook rows alike, with their cell text
+/// summed against `max_line_bytes`). Values quoted in these errors are cut by [`quote_value`].
 pub fn open_table_with(path: &Path, sheet: Option<&str>, limits: &ReadLimits) -> Result<Table, FileError> {
     let file = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
