@@ -376,6 +376,28 @@ fn sample_xlsx() -> &'static [u8] {
     })
 }
 
+/// The sample workbook rebuilt as a valid zip after `edit` changed the bytes of its part number
+/// `part` (so the damage reaches calamine's XML parsing, not only the zip's checksums).
+fn rezip_with(part: usize, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    use std::io::{Cursor, Read};
+    let mut archive = zip::ZipArchive::new(Cursor::new(sample_xlsx())).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let target = part % archive.len();
+    let mut edit = Some(edit);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if i == target {
+            (edit.take().unwrap())(&mut bytes);
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -410,5 +432,26 @@ proptest! {
             bytes.truncate(cut.index(bytes.len()));
         }
         exercise(&write(dir.path(), "damaged.xlsx", &bytes));
+    }
+
+    #[test]
+    fn workbooks_with_damaged_xml_reach_every_reader_without_panicking(
+        part in any::<usize>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        insert in proptest::collection::vec(any::<u8>(), 0..40),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = rezip_with(part, |xml| {
+            for (i, b) in &edits {
+                if !xml.is_empty() {
+                    let i = i.index(xml.len());
+                    xml[i] = *b;
+                }
+            }
+            let i = at.index(xml.len() + 1);
+            xml.splice(i..i, insert.iter().copied());
+        });
+        exercise(&write(dir.path(), "xml.xlsx", &bytes));
     }
 }
