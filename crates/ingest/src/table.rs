@@ -497,6 +497,10 @@ fn open_csv(path: &Path, file: String, limits: &ReadLimits) -> Result<Table, Fil
             }
             Some(Ok(rec)) => {
                 pending.store(0, Ordering::Relaxed);
+                if rec.as_slice().len() > limits.max_line_bytes {
+                    let reason = format!("見出し行が長すぎます（{} まで）", size_text(&max_line));
+                    return Err(io_err(io::Error::other(reason)));
+                }
                 let row = rec.position().map_or(1, |p| lines.line_at(p.byte()).unwrap_or(p.line() as usize));
                 if rec.len() > limits.max_columns as usize {
                     return Err(FileError::RangeTooLarge {

@@ -203,6 +203,18 @@ fn a_200_mb_csv_cell_is_cut_off_at_the_line_limit() {
 }
 
 #[test]
+fn an_over_long_csv_header_is_a_file_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("シリアル番号,{}\nDMP1,x\n", "見".repeat(30_000));
+    let err = open_table(&write(dir.path(), "header.csv", text.as_bytes()), None).unwrap_err();
+    assert!(matches!(err, FileError::Io { .. }), "{err}");
+    assert_eq!(err.to_string(), "header.csv: ファイルを読み取れません（見出し行が長すぎます（64 KiB まで））");
+    let text = format!("{}\n1\n", ["a"; 513].join(","));
+    let err = open_table(&write(dir.path(), "wide.csv", text.as_bytes()), None).unwrap_err();
+    assert!(matches!(&err, FileError::RangeTooLarge { cell, .. } if cell == "SS1"), "{err}");
+}
+
+#[test]
 fn a_quoted_cell_of_many_short_lines_is_one_long_record() {
     let dir = tempfile::tempdir().unwrap();
     let cell = "ab\n".repeat(40_000);
