@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (issue 2): import a generated N-device inventory (default 1,000,000) with full
+# Benchmark: import a generated N-device inventory (default 1,000,000) with full
 # validation through the release `gigaops` binary, on SQLite and PostgreSQL, side by side with the
 # raw loader of the same file into a bare table with the same key (sqlite3 .import, psql \copy).
 # Prints rows/s and peak memory (max RSS from /usr/bin/time). Not a test: nothing is asserted.

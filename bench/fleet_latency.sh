@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (issue 2): page latency with the demo register loaded (25,704 devices, FY2021–2022
+# Benchmark: page latency with the demo register loaded (25,704 devices, FY2021–2022
 # history). Serves the release binary on loopback, logs in with curl, and drives the filtered,
 # paginated device list and the monthly report with wrk (Debian package `wrk`) on SQLite and
 # PostgreSQL. Prints wrk's latency distribution (50/75/90/99 %). Not a test: nothing is asserted.

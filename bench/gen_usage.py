@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes a synthetic national-size LTE dataset for bench/usage_import.sh (gigaops issue 3).
+"""Writes a synthetic national-size LTE dataset for bench/usage_import.sh (gigaops).
 
     python3 bench/gen_usage.py lines N SCHOOLS.csv > lines.csv
     python3 bench/gen_usage.py usage N YYYY-MM > usage.csv

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (issue 3): import a national-size month of LTE usage (default N = 9,500,000 lines, the
+# Benchmark: import a national-size month of LTE usage (default N = 9,500,000 lines, the
 # number of GIGA devices in Japan) with full validation through the release `gigaops` binary, on
 # SQLite and PostgreSQL, side by side with the raw loader of the same file into a bare table keyed
 # by line and month (sqlite3 .import, psql \copy); then evaluate the month (`escalation run`).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate the real-input example dataset examples/maebashi-2022-usage/ (gigaops, issue 3).
+"""Generate the real-input example dataset examples/maebashi-2022-usage/ (gigaops).
 
-The published figures come from seed 003 (`/work/shared/seeds/003_3ee138903101a49b.txt`, section
+The published figures come from a board meeting document of 前橋市 (section
 「３ 報告（１）イ 学習者用端末の運用状況（通信量）」, 前橋市教育委員会): 24,933 lines (24,888 from May
 2022) at 5 GB per line per month, the city's monthly total January–December 2022 and its ratio to
 the pooled capacity, and the results of the staged escalation from September 2022. Lines are tied
@@ -217,7 +217,7 @@ def check() -> dict:
                       "active_lines": len(active), "ratio": ratio})
         for u in usage.values():
             assert u.get(m, 0) >= 0
-    # escalation, month by month, exactly the rules of issue 3
+    # escalation, month by month, exactly the escalation rules of gigaops (domain::usage)
     open_step: dict[str, int] = {}
     opened_in: dict[str, str] = {}
     results, cohort_log = {}, []

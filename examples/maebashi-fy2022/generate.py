@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Generate the real-input example dataset examples/maebashi-fy2022/ (gigaops).
 
-The published figures come from seed 003 (`/work/shared/seeds/003_3ee138903101a49b.txt`, section
+The published figures come from a board meeting document of 前橋市 (section
 「３ 報告事項（１）イ 学習者用端末の運用状況（破損状況）」, 前橋市教育委員会); schools are the real
-MEXT 学校コード rows in `../shared/data/mext-school-codes/maebashi.csv` (relative to the repository
+MEXT 学校コード rows in `data/mext-school-codes/maebashi.csv` (relative to the repository
 root). Everything else (serial numbers, per-school allocation, dates within a month, causes, which
 devices break, write-offs, the one reconciling movement) is synthetic and fixed by RANDOM_SEED.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_SCHOOLS = REPO.parent / "shared" / "data" / "mext-school-codes" / "maebashi.csv"
+DEFAULT_SCHOOLS = REPO / "data" / "mext-school-codes" / "maebashi.csv"
 
 RANDOM_SEED = 20230131
 

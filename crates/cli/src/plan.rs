@@ -1,5 +1,6 @@
 //! `gigaops import plan`, `gigaops report plan` and `gigaops plan …`: the ICT promotion plan and its
-//! yearly evaluation (issue 4). Files go through the one import pipeline (DESIGN.md §5).
+//! yearly evaluation. Files go through the one import pipeline (read, map headers, check every row,
+//! write nothing on error, commit in one transaction, log the import).
 
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;

@@ -1,4 +1,4 @@
-//! LTE usage commands (issue 3): `import lines`, `import usage`, `escalation …` (policy, monthly
+//! LTE usage commands: `import lines`, `import usage`, `escalation …` (policy, monthly
 //! runs, work items, history) and the bodies of `report usage` / `report escalation`.
 
 use crate::report::{write_out, Format};

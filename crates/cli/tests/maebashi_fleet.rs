@@ -1,4 +1,4 @@
-//! Real input end to end (issue 2): the Maebashi FY2022 files go through the `gigaops` binary on
+//! Real input end to end: the Maebashi FY2022 files go through the `gigaops` binary on
 //! SQLite and PostgreSQL, and the fleet report reproduces the table published in seed 003
 //! (「学習者用端末の運用状況（破損状況）」). Expected figures are the seed's, typed in here.
 

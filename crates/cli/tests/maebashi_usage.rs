@@ -1,4 +1,4 @@
-//! Real input end to end (issue 3): the Maebashi 2022 usage files go through the `gigaops` binary
+//! Real input end to end: the Maebashi 2022 usage files go through the `gigaops` binary
 //! on SQLite and PostgreSQL; the capacity report reproduces the published ratios and the
 //! escalation runs for September–December reproduce the published results (seed 003,
 //! 「３ 報告（１）イ 学習者用端末の運用状況（通信量）」). Expected figures are the seed's, typed in here.

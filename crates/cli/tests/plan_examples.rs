@@ -1,4 +1,4 @@
-//! Real input end to end (issue 4): Sendai's 資料4-1 (seed 000) and Chuo's R7–R11 schedule (seed 004)
+//! Real input end to end: Sendai's 資料4-1 (seed 000) and Chuo's R7–R11 schedule (seed 004)
 //! go through the `gigaops` binary on SQLite and PostgreSQL. Expected counts are the documents',
 //! typed in here (see the examples' READMEs).
 

@@ -1,6 +1,7 @@
 //! 年度 (fiscal/school year, 1 April – 31 March), 和暦 (Japanese era years) and calendar months.
 //!
-//! Sources: DESIGN.md §4; era start dates from the 元号を改める政令 (平成: 1989-01-08, 令和: 2019-05-01).
+//! Sources: 年度 = 1 April – 31 March (学校教育法施行規則 第59条 for the school year, 地方自治法 第208条 for a
+//! municipality's fiscal year); era start dates from the 元号を改める政令 (平成: 1989-01-08, 令和: 2019-05-01).
 
 use chrono::{Datelike, NaiveDate};
 use std::fmt;

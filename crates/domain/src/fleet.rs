@@ -92,7 +92,7 @@ impl IncidentKind {
 /// the reference month whose projected end-of-month stock is ≤ 0 (the reference month itself when
 /// the pool is already empty).
 ///
-/// Rule chosen for gigaops (issue 2 leaves the details open): rate = (stock 6 months before − stock
+/// Rule chosen for gigaops (the published report leaves the details open): rate = (stock 6 months before − stock
 /// now) ÷ 6, projected linearly.
 pub fn spares_exhausted_in(reference: YearMonth, spares_at_month_end: &[i64]) -> Option<YearMonth> {
     let n = spares_at_month_end.len();

@@ -1,8 +1,8 @@
 //! 学校コード (MEXT 13-character school code) and school attributes.
 //!
 //! Format and check digit: MEXT 学校コード (https://www.mext.go.jp/b_menu/toukei/mext_01087.html), rule as
-//! implemented by `tometome2537/SchoolStatistics` `lib/schoolCodeCheckDigitCalculation.ts`
-//! (reference/japan-facts.md §8): letter → two digits (A=01 … K=11), weights 1,2,1,2… from the
+//! implemented by `tometome2537/SchoolStatistics` `lib/schoolCodeCheckDigitCalculation.ts`:
+//! letter → two digits (A=01 … K=11), weights 1,2,1,2… from the
 //! left, two-digit products summed digit-wise, check = (10 − sum mod 10) mod 10.
 
 use std::fmt;
@@ -177,11 +177,11 @@ mod tests {
     }
 
     #[test]
-    fn every_shared_mext_row_passes_the_check_digit() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/mext-school-codes");
+    fn every_mext_row_in_the_repository_passes_the_check_digit() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mext-school-codes");
         let mut n = 0;
         for f in ["maebashi.csv", "sendai.csv", "chuo_yamanashi.csv"] {
-            let text = std::fs::read_to_string(format!("{dir}/{f}")).expect("shared data beside the repo");
+            let text = std::fs::read_to_string(format!("{dir}/{f}")).expect("data/mext-school-codes in the repository");
             for line in text.lines().skip(1) {
                 let code = SchoolCode::parse(line.split(',').next().unwrap()).unwrap();
                 assert!(code.check_digit_ok(), "{code}");

@@ -7,7 +7,7 @@
 //! tablet, ② a notice to the school, ③ a warning message, ④ Screen Time guidance to the parents —
 //! from September 2022. GB = 10^9 bytes throughout.
 //!
-//! The rules implemented (issue 3):
+//! The rules implemented:
 //! - a line meets the criteria in month M when its usage in M ≥ the single-month threshold, or
 //!   its usage is ≥ the consecutive threshold in M and in each of the `consecutive_months − 1`
 //!   months before M (以上: inclusive); a month without a usage row counts as not meeting;
@@ -401,7 +401,7 @@ pub struct CaseEvent {
     pub outcome: Outcome,
 }
 
-/// The escalation results of one month (JSON contract of issue 3: `steps.N` counts the cases
+/// The escalation results of one month (JSON contract: `steps.N` counts the cases
 /// that took step N in the month — step 1 = the new cases).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MonthSummary {
@@ -413,7 +413,7 @@ pub struct MonthSummary {
     pub missing_data: i64,
 }
 
-/// The cases that opened in one month and how far they went (JSON contract of issue 3):
+/// The cases that opened in one month and how far they went (JSON contract):
 /// `reached.N` = cases that reached step N (N ≥ 2), `improved_after.N` = cases closed as improved
 /// while at step N.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -3,7 +3,7 @@
 //! Every parser returns `Err(expected)` with the Japanese text that goes into
 //! [`RowError::expected`](crate::RowError).
 
-use crate::table::{RawRow, RowError};
+use crate::table::{quote_value, RawRow, RowError};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use gigaops_domain::calendar::{fullwidth_to_ascii, parse_date};
 use gigaops_domain::SchoolCode;
@@ -96,7 +96,7 @@ impl<'a> Cells<'a> {
             file: self.file.to_string(),
             row: self.raw.row,
             column,
-            value: self.get(col).to_string(),
+            value: quote_value(self.get(col)),
             expected: expected.into(),
         });
     }

@@ -2,8 +2,9 @@
 //!
 //! One alias table covers every format (English and Japanese labels): the generic CSV
 //! `serial_number,model,device_class,status,school_code,asset_tag`, Microsoft Intune "All devices →
-//! Export", Jamf School and Jamf Pro, and Google Admin / GAM ChromeOS lists. Header names and
-//! Japanese labels: reference/mdm-and-usage.md §4. Only the serial number is required.
+//! Export", Jamf School and Jamf Pro, and Google Admin / GAM ChromeOS lists. Header names are
+//! the vendors' own (Intune's export verbatim) plus their Japanese UI labels. Only the serial number
+//! is required.
 
 use crate::cell::{self, Cells, SERIAL_ALIASES};
 use crate::table::{FileError, RowError, Table};
@@ -216,22 +217,24 @@ impl Iterator for DeviceRows<'_> {
 /// unknown class or status, bad school code, bad date). Rows are independent: a serial repeated on
 /// a later row is found by the store's import (so that memory stays flat in the file's size).
 pub fn read(table: &mut Table) -> Result<DeviceRows<'_>, FileError> {
-    let Some(serial) = table.column(SERIAL_ALIASES) else {
+    let col = |aliases: &[&str]| table.column_checked(aliases);
+    let Some(serial) = col(SERIAL_ALIASES)? else {
         return Err(table.missing_columns(&[SERIAL_ALIASES]));
     };
     let format = detect(table);
     let cols = Columns {
         serial,
-        model: table.column(MODEL),
-        group: table.column(GROUP),
-        class: table.column(CLASS),
-        status: table.column(STATUS),
-        school: table.column(SCHOOL),
-        places: PLACE.iter().filter_map(|a| table.column(&[a])).collect(),
-        asset: table.column(ASSET),
+        model: col(MODEL)?,
+        group: col(GROUP)?,
+        class: col(CLASS)?,
+        status: col(STATUS)?,
+        school: col(SCHOOL)?,
+        places: PLACE.iter().map(|a| col(&[a])).filter_map(Result::transpose).collect::<Result<_, _>>()?,
+        asset: col(ASSET)?,
+        // Jamf Pro exports both `Name` and `Device Name` (the same value): the first one wins
         name: table.column(NAME),
-        os: table.column(OS),
-        last: table.column(LAST),
+        os: col(OS)?,
+        last: col(LAST)?,
     };
     let (file, headers) = (table.file.clone(), table.headers.clone());
     let inner = table.rows().map(move |raw| {
@@ -305,7 +308,7 @@ mod tests {
         )
     }
 
-    /// Intune "All devices → Export" headers, verbatim (reference/mdm-and-usage.md §4).
+    /// Intune "All devices → Export" headers, verbatim.
     const INTUNE: &str = "Device ID, Device name, Enrollment date, Last check-in, Azure AD Device ID, OS version, Azure AD registered, EAS activation ID, Serial number, Manufacturer, Model, EAS activated, IMEI, Last EAS sync time, EAS reason, EAS status, Compliance grace period expiration, Security patch level, Wi-Fi MAC, MEID, Subscriber carrier, Total storage, Free storage, Management name, Category, UserId, Primary user UPN, Primary user email address, Primary user display name, WiFiIPv4Address, WiFiSubnetID, Compliance, Managed by, Ownership, Device state, Intune registered, Supervised, Encrypted, OS, SkuFamily, JoinType, Phone number, Jailbroken, ICCID, EthernetMAC, CellularTechnology, ProcessorArchitecture, EID, SystemManagementBIOSVersion, TPMManufacturerId, TPMManufacturerVersion, ProductName, Management certificate expiration date";
     /// GAM / Directory API ChromeOS fields.
     const GAM: &str = "deviceId, serialNumber, status, lastSync, annotatedAssetId, annotatedUser, annotatedLocation, notes, orgUnitPath, model, osVersion, platformVersion, firmwareVersion, macAddress";

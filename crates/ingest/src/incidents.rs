@@ -49,9 +49,8 @@ pub struct IncidentRecord {
 /// repair or write-off before the incident, both repaired and written off, replacement equal to
 /// the device, the same serial, date and kind as an earlier row).
 pub fn read(table: &mut Table) -> Result<impl Iterator<Item = Result<IncidentRecord, Vec<RowError>>> + '_, FileError> {
-    let (Some(serial), Some(occurred_on), Some(kind)) =
-        (table.column(SERIAL_ALIASES), table.column(OCCURRED_ON), table.column(KIND))
-    else {
+    let col = |aliases: &[&str]| table.column_checked(aliases);
+    let (Some(serial), Some(occurred_on), Some(kind)) = (col(SERIAL_ALIASES)?, col(OCCURRED_ON)?, col(KIND)?) else {
         let missing: Vec<&[&str]> =
             [SERIAL_ALIASES, OCCURRED_ON, KIND].into_iter().filter(|a| table.column(a).is_none()).collect();
         return Err(table.missing_columns(&missing));
@@ -60,10 +59,10 @@ pub fn read(table: &mut Table) -> Result<impl Iterator<Item = Result<IncidentRec
         serial,
         occurred_on,
         kind,
-        cause: table.column(CAUSE),
-        replacement: table.column(REPLACEMENT),
-        repaired_on: table.column(REPAIRED_ON),
-        written_off_on: table.column(WRITTEN_OFF_ON),
+        cause: col(CAUSE)?,
+        replacement: col(REPLACEMENT)?,
+        repaired_on: col(REPAIRED_ON)?,
+        written_off_on: col(WRITTEN_OFF_ON)?,
     };
     let (file, headers) = (table.file.clone(), table.headers.clone());
     let mut seen: HashMap<(String, NaiveDate, IncidentKind), usize> = HashMap::new();

@@ -2,7 +2,7 @@
 //! plan, LTE lines and usage).
 //! CSV/XLSX in UTF-8/BOM/CP932, vendor header aliases (EN/JA), every row error reported; no database.
 //!
-//! Every reader follows DESIGN.md §5: [`open_table`] detects the format and encoding; a reader's
+//! Every reader follows the one import pipeline: [`open_table`] detects the format and encoding; a reader's
 //! `read` maps headers through its alias table (a missing required column is a [`FileError`] up
 //! front) and yields one item per data row, either a record or *all* the [`RowError`]s of that
 //! row, each displayed as `file:row:column: value — expected`. Rules about values (学校コード,
@@ -20,7 +20,8 @@ pub mod usage;
 
 pub use kind::{ColumnUse, ImportKind, PreviewRow};
 pub use table::{
-    file_sha256, normalize_header, open_table, read_ahead, sha256_hex, FileError, RawRow, RowError, Table,
+    file_sha256, normalize_header, open_table, open_table_with, quote_value, read_ahead, sha256_hex, FileError, RawRow,
+    ReadLimits, RowError, Table, MAX_QUOTED_CHARS,
 };
 
 /// Splits a reader's items into the records and the flat list of every row error, in file order.

@@ -39,14 +39,14 @@ pub struct MovementRecord {
 /// Each item is one data row: a record, or every error of that row (missing or malformed cells,
 /// deployed without a school, the same serial and date as an earlier row).
 pub fn read(table: &mut Table) -> Result<impl Iterator<Item = Result<MovementRecord, Vec<RowError>>> + '_, FileError> {
-    let (Some(serial), Some(moved_on), Some(to_status)) =
-        (table.column(SERIAL_ALIASES), table.column(MOVED_ON), table.column(TO_STATUS))
+    let col = |aliases: &[&str]| table.column_checked(aliases);
+    let (Some(serial), Some(moved_on), Some(to_status)) = (col(SERIAL_ALIASES)?, col(MOVED_ON)?, col(TO_STATUS)?)
     else {
         let missing: Vec<&[&str]> =
             [SERIAL_ALIASES, MOVED_ON, TO_STATUS].into_iter().filter(|a| table.column(a).is_none()).collect();
         return Err(table.missing_columns(&missing));
     };
-    let cols = Columns { serial, moved_on, to_status, to_school: table.column(TO_SCHOOL) };
+    let cols = Columns { serial, moved_on, to_status, to_school: col(TO_SCHOOL)? };
     let (file, headers) = (table.file.clone(), table.headers.clone());
     let mut seen: HashMap<(String, NaiveDate), usize> = HashMap::new();
     Ok(table.rows().map(move |raw| {

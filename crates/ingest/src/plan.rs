@@ -233,31 +233,31 @@ pub fn read(table: &mut Table) -> Result<PlanFile, ReadError> {
     if !missing.is_empty() {
         return Err(table.missing_columns(&missing).into());
     }
-    let col = |a: &[&str]| table.column(a);
+    let col = |a: &[&str]| table.column_checked(a);
     let c = Cols {
-        plan: col(PLAN),
-        period: col(PERIOD),
-        fiscal_year: col(FISCAL_YEAR),
-        codes: [col(POLICY), col(MEASURE), col(INITIATIVE)],
-        titles: [col(POLICY_TITLE), col(MEASURE_TITLE), col(INITIATIVE_TITLE)],
-        summary: col(SUMMARY),
-        goal: col(GOAL),
-        goal_text: col(GOAL_TEXT),
-        divisions: col(DIVISIONS),
-        action: col(ACTION),
-        status: col(STATUS),
-        due: col(DUE),
-        result: col(RESULT),
-        grade: col(GRADE),
-        next_action: col(NEXT_ACTION),
-        next_status: col(NEXT_STATUS),
-        school: col(SCHOOL_ACTIONS),
-        priority: col(PRIORITY),
-        kpi_direction: col(KPI_DIRECTION),
-        kpi: col(KPI),
-        start: col(START),
-        end: col(END),
-        label: col(LABEL),
+        plan: col(PLAN)?,
+        period: col(PERIOD)?,
+        fiscal_year: col(FISCAL_YEAR)?,
+        codes: [col(POLICY)?, col(MEASURE)?, col(INITIATIVE)?],
+        titles: [col(POLICY_TITLE)?, col(MEASURE_TITLE)?, col(INITIATIVE_TITLE)?],
+        summary: col(SUMMARY)?,
+        goal: col(GOAL)?,
+        goal_text: col(GOAL_TEXT)?,
+        divisions: col(DIVISIONS)?,
+        action: col(ACTION)?,
+        status: col(STATUS)?,
+        due: col(DUE)?,
+        result: col(RESULT)?,
+        grade: col(GRADE)?,
+        next_action: col(NEXT_ACTION)?,
+        next_status: col(NEXT_STATUS)?,
+        school: col(SCHOOL_ACTIONS)?,
+        priority: col(PRIORITY)?,
+        kpi_direction: col(KPI_DIRECTION)?,
+        kpi: col(KPI)?,
+        start: col(START)?,
+        end: col(END)?,
+        label: col(LABEL)?,
     };
     let file = table.file.clone();
     let headers = table.headers.clone();
@@ -319,7 +319,7 @@ impl Row<'_> {
             file: self.file.to_string(),
             row: self.raw.row,
             column: col_label(self.headers, col),
-            value: self.get(col).to_string(),
+            value: crate::table::quote_value(self.get(col)),
             expected: expected.into(),
         }
     }

@@ -66,20 +66,21 @@ pub struct SchoolRecord {
 /// unknown kind or a kind that contradicts the code, bad status, bad prefecture number, bad postal
 /// code, bad date, bad successor code, empty name).
 pub fn read(table: &mut Table) -> Result<impl Iterator<Item = Result<SchoolRecord, Vec<RowError>>> + '_, FileError> {
-    let (Some(code), Some(name)) = (table.column(CODE), table.column(NAME)) else {
+    let col = |aliases: &[&str]| table.column_checked(aliases);
+    let (Some(code), Some(name)) = (col(CODE)?, col(NAME)?) else {
         let missing: Vec<&[&str]> = [CODE, NAME].into_iter().filter(|a| table.column(a).is_none()).collect();
         return Err(table.missing_columns(&missing));
     };
     let cols = Columns {
         code,
         name,
-        kind: table.column(KIND),
-        prefecture: table.column(PREFECTURE),
-        status: table.column(STATUS),
-        address: table.column(ADDRESS),
-        postal: table.column(POSTAL),
-        closed_on: table.column(CLOSED_ON),
-        successor: table.column(SUCCESSOR),
+        kind: col(KIND)?,
+        prefecture: col(PREFECTURE)?,
+        status: col(STATUS)?,
+        address: col(ADDRESS)?,
+        postal: col(POSTAL)?,
+        closed_on: col(CLOSED_ON)?,
+        successor: col(SUCCESSOR)?,
     };
     let (file, headers) = (table.file.clone(), table.headers.clone());
     let mut seen: HashMap<SchoolCode, usize> = HashMap::new();
@@ -214,8 +215,9 @@ mod tests {
     use proptest::prelude::*;
     use std::path::Path;
 
-    fn shared(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mext-school-codes").join(name)
+    /// A MEXT school-code list committed under `data/mext-school-codes/`.
+    fn mext(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mext-school-codes").join(name)
     }
 
     fn read_all(table: &mut Table) -> (Vec<SchoolRecord>, Vec<RowError>) {
@@ -224,7 +226,7 @@ mod tests {
 
     #[test]
     fn reads_every_maebashi_row_and_links_branches() {
-        let mut t = open_table(&shared("maebashi.csv"), None).unwrap();
+        let mut t = open_table(&mext("maebashi.csv"), None).unwrap();
         let (recs, errs) = read_all(&mut t);
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(recs.len(), 73);
@@ -265,7 +267,7 @@ mod tests {
     #[test]
     fn reads_sendai_and_chuo() {
         for (f, n) in [("sendai.csv", 192), ("chuo_yamanashi.csv", 10)] {
-            let mut t = open_table(&shared(f), None).unwrap();
+            let mut t = open_table(&mext(f), None).unwrap();
             let (recs, errs) = read_all(&mut t);
             assert!(errs.is_empty(), "{f}: {errs:?}");
             assert_eq!(recs.len(), n);

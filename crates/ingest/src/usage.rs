@@ -1,5 +1,5 @@
 //! LTE lines (回線) and the carrier's per-line usage statements (通信量) → [`LineRecord`]s and
-//! [`UsageRecord`]s (issue 3).
+//! [`UsageRecord`]s.
 //!
 //! - Lines: `line_id,school_code,device_serial,pupil_id,allowance_gb,active_from,active_to`
 //!   (Japanese headers too: 回線番号/電話番号/ICCID, 学校コード, シリアル番号, 児童生徒ID, 契約容量(GB),
@@ -8,7 +8,8 @@
 //!   (`line_id,date,usage_mb`); the unit is taken from the usage header (`usage_bytes`,
 //!   `usage_mb`, `usage_gb`, `通信量(GB)`, `データ通信量（MB）`, …; GB = 10^9 bytes). A carrier CSV
 //!   whose columns or unit cannot be told is read through a [`UsageMapping`] (a small TOML file).
-//!   No carrier documents its per-line CSV publicly (reference/mdm-and-usage.md §5).
+//!   No carrier documents its per-line CSV publicly (docomo, SoftBank and au publish none; MDM exports
+//!   carry no usage counter).
 //!
 //! Line ids are normalised: full-width to ASCII, hyphens and spaces removed, upper case
 //! (`070-1234-5678` → `07012345678`). Row checks here: the value rules; checks against the register
@@ -147,12 +148,18 @@ fn split_unit(header: &str) -> (String, Option<VolumeUnit>) {
 }
 
 /// The first header whose base (without unit) is one of `bases`: its index and unit.
-fn find_volume_column(table: &Table, bases: &[&str]) -> Option<(usize, Option<VolumeUnit>)> {
+/// The column whose header, without its unit, is one of `bases`, with the unit it names; two such
+/// columns (`usage_gb` and `usage_mb`) are [`FileError::DuplicateColumn`].
+fn find_volume_column(table: &Table, bases: &[&str]) -> Result<Option<(usize, Option<VolumeUnit>)>, FileError> {
     let wanted: Vec<String> = bases.iter().map(|b| normalize_header(b)).collect();
-    table.headers.iter().enumerate().find_map(|(i, h)| {
+    let mut found = table.headers.iter().enumerate().filter_map(|(i, h)| {
         let (base, unit) = split_unit(h);
         wanted.contains(&base).then_some((i, unit))
-    })
+    });
+    match (found.next(), found.next()) {
+        (Some((first, _)), Some((second, _))) => Err(table.duplicate_column(first, second)),
+        (first, _) => Ok(first),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +190,8 @@ pub struct LineRecord {
 pub fn read_lines(
     table: &mut Table,
 ) -> Result<impl Iterator<Item = Result<LineRecord, Vec<RowError>>> + '_, FileError> {
-    let (line, school, from) = (table.column(LINE), table.column(SCHOOL), table.column(FROM));
+    let col = |aliases: &[&str]| table.column_checked(aliases);
+    let (line, school, from) = (col(LINE)?, col(SCHOOL)?, col(FROM)?);
     let (Some(line), Some(school), Some(from)) = (line, school, from) else {
         let missing: Vec<&[&str]> = [(line, LINE), (school, SCHOOL), (from, FROM)]
             .into_iter()
@@ -192,8 +200,8 @@ pub fn read_lines(
             .collect();
         return Err(table.missing_columns(&missing));
     };
-    let allowance = find_volume_column(table, ALLOWANCE_BASES).map(|(i, u)| (i, u.unwrap_or(VolumeUnit::Gb)));
-    let (serial, pupil, to) = (table.column(SERIAL), table.column(PUPIL), table.column(TO));
+    let allowance = find_volume_column(table, ALLOWANCE_BASES)?.map(|(i, u)| (i, u.unwrap_or(VolumeUnit::Gb)));
+    let (serial, pupil, to) = (col(SERIAL)?, col(PUPIL)?, col(TO)?);
     let (file, headers) = (table.file.clone(), table.headers.clone());
     // duplicate check by packed id: 32 bytes per line instead of a copied string
     let mut seen: HashMap<u128, usize> = HashMap::new();
@@ -317,15 +325,14 @@ pub fn read_usage<'a>(
 ) -> Result<(UsageLayout, Box<dyn Iterator<Item = Result<UsageRecord, Vec<RowError>>> + Send + 'a>), FileError> {
     let (line, month_col, date_col, usage) = match mapping {
         Some(m) => {
-            let col = |name: &Option<String>| name.as_deref().and_then(|n| table.column(&[n]));
-            let usage = table.column(&[m.usage.as_str()]).map(|i| (i, split_unit(&table.headers[i]).1));
-            (table.column(&[m.line_id.as_str()]), col(&m.month), col(&m.date), usage)
+            let col = |name: &Option<String>| name.as_deref().map_or(Ok(None), |n| table.column_checked(&[n]));
+            let usage = table.column_checked(&[m.usage.as_str()])?.map(|i| (i, split_unit(&table.headers[i]).1));
+            (table.column_checked(&[m.line_id.as_str()])?, col(&m.month)?, col(&m.date)?, usage)
         }
         None => {
-            let month = table.column(MONTH);
-            (table.column(LINE), month, if month.is_some() { None } else { table.column(DATE) }, {
-                find_volume_column(table, USAGE_BASES)
-            })
+            let month = table.column_checked(MONTH)?;
+            let date = if month.is_some() { None } else { table.column_checked(DATE)? };
+            (table.column_checked(LINE)?, month, date, find_volume_column(table, USAGE_BASES)?)
         }
     };
     let labels = |m: Option<&UsageMapping>| -> [String; 3] {

@@ -1,5 +1,5 @@
 //! gigaops mail: the SMTP settings and the e-mails to schools with their month's notice of the
-//! escalation (issue 3, item 6). The only crate that talks SMTP (lettre, tokio, rustls).
+//! escalation. The only crate that talks SMTP (lettre, tokio, rustls).
 //!
 //! - [`SmtpConfig`]: host, port, sender, optional login, TLS mode ([`TlsMode`]); built from the
 //!   command line / environment (`GIGAOPS_SMTP_*`, read by the `gigaops` binary).

@@ -1,5 +1,5 @@
 //! 「学習者用端末の運用状況」: monthly incidents and spare stock per model group for one 年度
-//! (Maebashi's report, seed 003). The JSON shape of [`FleetReport`] is a contract (issue 2).
+//! (Maebashi's report, seed 003). The JSON shape of [`FleetReport`] is a contract.
 //!
 //! Renderers: [`FleetReport::to_json`], [`FleetReport::to_csv`], [`FleetReport::to_xlsx`],
 //! [`FleetReport::to_html_fragment`], [`FleetReport::to_html_document`] and
@@ -110,7 +110,7 @@ impl FleetReport {
         format!("{REPORT_TITLE}（{}）", self.year().label_ja())
     }
 
-    /// The JSON contract (issue 2), pretty-printed; `incident_rate` rounded to 3 decimals.
+    /// The JSON contract, pretty-printed; `incident_rate` rounded to 3 decimals.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the report serialises to JSON (non-finite floats become null)")
     }

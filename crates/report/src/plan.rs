@@ -19,7 +19,7 @@ use rust_xlsxwriter::{Color, DocProperties, Format, FormatAlign, FormatBorder, W
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// The evaluation of one year. JSON (issue 4): `{"fiscal_year":2023,"policies":[{"code":"1","title":…,
+/// The evaluation of one year. JSON: `{"fiscal_year":2023,"policies":[{"code":"1","title":…,
 /// "grade_counts":{"excellent":…,"good":…,"insufficient":…,"ungraded":…},"measures":[{"code":"1-(1)",
 /// "title":…,"initiatives":[{"code":"1-(1)-①","title":…,"goals":[{"code":"1-(1)-①-A","text":…,
 /// "divisions":[…],"action":…,"status":"continued","due":"年内","result":…,"grade":"good","next_action":…,

@@ -1,4 +1,4 @@
-//! The plan report (issue 4) on both backends: Sendai's 資料4-1 imported from `examples/sendai-r5/`
+//! The plan report on both backends: Sendai's 資料4-1 imported from `examples/sendai-r5/`
 //! renders with the document's counts, export → import → export gives identical bytes (CSV and
 //! XLSX), a snapshot of the printed table, and Chuo's schedule as a Gantt chart and month sheet.
 

@@ -15,7 +15,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
-/// Default database: SQLite file `gigaops.db` in the working directory (DESIGN.md §3).
+/// Default database: SQLite file `gigaops.db` in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gigaops.db?mode=rwc";
 
 /// Errors of the store. Messages are Japanese and name what was wrong.

@@ -1,4 +1,4 @@
-//! The ICT promotion plan and its yearly evaluation (issue 4): import of 資料4-1 and schedule files,
+//! The ICT promotion plan and its yearly evaluation: import of 資料4-1 and schedule files,
 //! the plan's items and entries, editing with optimistic locking and a change log, comments, the
 //! open/locked state of a year, and division membership.
 //!

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 /// `name_prefix` (e.g. `前橋市立`) keeps only schools whose name starts with it. Branch schools
 /// (2(分)) are linked to their main school (the longest name prefix among the file's main schools,
 /// see [`link_branches`]); closed schools (9(廃)) keep `closed_on` and `successor_code`. A check-digit
-/// mismatch is a warning, not an error (some real MEXT codes fail it; reference/japan-facts.md §8).
+/// mismatch is a warning, not an error (some real MEXT codes fail it).
 ///
 /// Errors: [`StoreError::Rows`] when the prefix leaves no school. Re-importing the same file
 /// changes nothing (`unchanged` = rows).

@@ -1,4 +1,4 @@
-//! Fresh databases for tests, on both backends (DESIGN.md §7: every storage test runs on SQLite
+//! Fresh databases for tests, on both backends (every storage test runs on SQLite
 //! and PostgreSQL). PostgreSQL is `GIGAOPS_TEST_POSTGRES_URL` or
 //! `postgres://postgres@127.0.0.1:5432/postgres`; if it cannot be reached the test fails — it never skips.
 

@@ -1,4 +1,4 @@
-//! Local accounts: argon2id password hashes, roles of DESIGN.md §1 and school scoping.
+//! Local accounts: argon2id password hashes, roles (admin, board, school, support, viewer) and school scoping.
 
 use crate::entity::{app_user, school, user_school};
 use crate::{Result, Store, StoreError};
@@ -7,7 +7,7 @@ use argon2::Argon2;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use std::fmt;
 
-/// Roles (DESIGN.md §1). Every page and API call checks one.
+/// Roles. Every page and API call checks one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

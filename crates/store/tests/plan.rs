@@ -1,4 +1,4 @@
-//! Plan storage on both backends (issue 4): importing Sendai's 資料4-1 and Chuo's schedule, idempotency,
+//! Plan storage on both backends: importing Sendai's 資料4-1 and Chuo's schedule, idempotency,
 //! bad years, locked years, editing with optimistic locking, the change log and comments.
 
 use gigaops_domain::plan::{Grade, Level, Status};

@@ -1,6 +1,6 @@
 //! 「令和４年９月以降の対応数と改善状況」: the escalation results per month and per cohort (the
 //! month a case opened), as in Maebashi's report (seed 003). The JSON shape of
-//! [`EscalationReport`] is a contract (issue 3):
+//! [`EscalationReport`] is a contract:
 //! `{"months":[{"month":"2022-10","new_cases":5,"steps":{"1":5,"2":11,"3":0,"4":0},"improved":5,
 //! "continued":0,"missing_data":0}, …],"cohorts":[{"cohort":"2022-09","entered":16,
 //! "reached":{"2":11,"3":3,"4":2},"improved_after":{"1":5,"2":8,"3":1,"4":0}}, …]}`.

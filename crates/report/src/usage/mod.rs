@@ -1,5 +1,5 @@
 //! 「通信量の状況」: monthly LTE usage against the pooled contract (Maebashi's report, seed 003),
-//! city-wide and per school. The JSON shape of [`UsageReport`] is a contract (issue 3):
+//! city-wide and per school. The JSON shape of [`UsageReport`] is a contract:
 //! `{"months":[{"month":"2022-01","usage_gb":57563.0,"capacity_gb":124665.0,"active_lines":24933,
 //! "ratio":0.4617}, …], "schools":[…]}`. GB = 10^9 bytes; `ratio` = usage ÷ capacity rounded to 4
 //! decimals (`null` without capacity), computed here and never stored.

@@ -1,5 +1,5 @@
 //! Device import (inventory and MDM exports): validated rows → staging table → set-based SQL, in
-//! one transaction; idempotent by serial number (DESIGN.md §5).
+//! one transaction; idempotent by serial number.
 
 pub use crate::bulk::MAX_ERRORS;
 use crate::bulk::{refresh_statistics, BulkTx, Errors, V};

@@ -1,4 +1,4 @@
-//! m0002_plan: the ICT promotion plan (issue 4) — plans, their items (基本方針 → 施策 → 取組項目 → 目標),
+//! m0002_plan: the ICT promotion plan — plans, their items (基本方針 → 施策 → 取組項目 → 目標),
 //! the yearly entries of 資料4-1 with optimistic locking (`version`), their change log and comments,
 //! the open/locked state of each year, schedule bars, and who belongs to which division (担当課).
 

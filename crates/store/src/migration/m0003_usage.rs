@@ -1,4 +1,4 @@
-//! m0003_usage (issue 3): LTE lines, monthly usage per line, the escalation policy, its monthly
+//! m0003_usage: LTE lines, monthly usage per line, the escalation policy, its monthly
 //! runs, cases, events and work items.
 
 use super::{day, day_null, fk, fk_null, id, index, table, text, text_null, ts, unique};

@@ -1,4 +1,4 @@
-//! m0005_notice_mail (issue 3, item 6): the e-mails sent to schools with their month's notice —
+//! m0005_notice_mail: the e-mails sent to schools with their month's notice —
 //! one row per school, month and sending (who, when, to whom), so a second sending is explicit.
 
 use super::{fk, id, index, table, text, text_null, ts};

@@ -1,4 +1,4 @@
-//! m0006 (issue 3, speed): on PostgreSQL `usage_month` becomes a table partitioned by month
+//! m0006 (speed): on PostgreSQL `usage_month` becomes a table partitioned by month
 //! (`PARTITION BY LIST (month)`), one partition per month named `usage_month_YYYY_MM`
 //! ([`crate::usage::partition`]). Nothing changes on SQLite.
 //!

@@ -2,7 +2,7 @@
 //! [`gigaops_domain::usage::evaluate_month`] to the stored usage, the cases and their events, and
 //! the work items each step produces.
 //!
-//! Run rules (issue 3): months before the policy's effective-from month are never evaluated; from
+//! Run rules: months before the policy's effective-from month are never evaluated; from
 //! then on months are evaluated in order (M needs a current run of M−1); running a month again
 //! gives the same result; a usage import that changes a month marks the runs of that month and
 //! later ones stale, and a stale month must be run again before the next one. When a re-run

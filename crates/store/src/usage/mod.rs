@@ -1,4 +1,4 @@
-//! LTE usage (issue 3): lines of the pooled contract and their monthly usage (imports through the
+//! LTE usage: lines of the pooled contract and their monthly usage (imports through the
 //! shared bulk path), the capacity table, and the staged escalation of heavy users — its policy,
 //! the monthly runs, cases, events and work items. Volumes are bytes; ratios are computed by
 //! `report`, never stored.

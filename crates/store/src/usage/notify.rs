@@ -1,4 +1,4 @@
-//! The e-mails to schools (issue 3, item 6): who gets a school's notice (the active accounts with
+//! The e-mails to schools: who gets a school's notice (the active accounts with
 //! role `school` scoped to that school) and the record of every e-mail sent (`notice_mail`: school,
 //! month, recipients, subject, number of cases, who, when), so that sending a month's notice again
 //! is an explicit choice and the case history shows the e-mails.

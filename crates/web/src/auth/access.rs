@@ -1,4 +1,4 @@
-//! Who may do what: the one place where roles (DESIGN.md §1) become permissions.
+//! Who may do what: the one place where roles (admin, board, school, support, viewer) become permissions.
 //!
 //! | capability            | admin | board | school          | support | viewer |
 //! |-----------------------|-------|-------|-----------------|---------|--------|

@@ -1,4 +1,4 @@
-//! The ICT promotion plan (学校教育情報化推進計画) and its yearly evaluation (issue 4).
+//! The ICT promotion plan (学校教育情報化推進計画) and its yearly evaluation.
 //!
 //! | route | handler | needs |
 //! |---|---|---|

@@ -1,4 +1,4 @@
-//! LTE usage (通信量) and the escalation of heavy users (段階的な対応), issue 3.
+//! LTE usage (通信量) and the escalation of heavy users (段階的な対応).
 //!
 //! | route | handler | needs |
 //! |---|---|---|

@@ -1,4 +1,4 @@
-//! Role checks (DESIGN.md §1): school scoping, viewers read reports only.
+//! Role checks (admin, board, school, support, viewer): school scoping, viewers read reports only.
 
 use crate::app::{csrf_token, TestApp, ADMIN, BOARD, NAKAGAWA, SCHOOL, SUPPORT, VIEWER};
 use gigaops_store::testing::BACKENDS;

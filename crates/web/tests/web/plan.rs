@@ -1,4 +1,4 @@
-//! The plan pages (issue 4) on both backends: the year's table, role and division checks, the admin's
+//! The plan pages on both backends: the year's table, role and division checks, the admin's
 //! open/lock, editing with optimistic locking (the second save of the same version is refused with a
 //! clear message and the user's input kept), the history diff, comments and the printable document;
 //! the upload of a plan file (counts, 確認のみ, every bad cell by row and column, roles, CSRF, size).
