@@ -1,8 +1,8 @@
 //! Device import (inventory and MDM exports): validated rows → staging table → set-based SQL, in
 //! one transaction; idempotent by serial number (DESIGN.md §5).
 
-pub use crate::bulk::MAX_ERRORS;
 use super::models::ModelNames;
+pub use crate::bulk::MAX_ERRORS;
 use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
 use crate::imports::{ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
@@ -65,14 +65,7 @@ impl Lookup {
         for r in tx.rows("SELECT alias_key, model_id FROM device_model_alias WHERE municipality_id = $1", &m).await? {
             names.add_alias_key(r[0].clone(), r[1].parse().unwrap_or(0));
         }
-        Ok(Lookup {
-            schools,
-            models,
-            names,
-            register_empty,
-            unknown_models: HashMap::new(),
-            spellings: HashMap::new(),
-        })
+        Ok(Lookup { schools, models, names, register_empty, unknown_models: HashMap::new(), spellings: HashMap::new() })
     }
 
     fn model_name(&self, id: i64) -> &str {
@@ -311,7 +304,11 @@ pub async fn import(
             let (file_model, register_model) = (r[1].parse().unwrap_or(0), r[2].parse().unwrap_or(0));
             let written = lookup.spelling(file_model);
             let resolved = lookup.model_name(file_model);
-            let via = if written == resolved { String::new() } else { format!("（登録済みの機種「{resolved}」）") };
+            let via = if written == resolved {
+                String::new()
+            } else {
+                format!("（登録済みの機種「{resolved}」）")
+            };
             warnings.push((
                 row,
                 format!(

@@ -16,9 +16,7 @@ use crate::entity::{device, device_model, device_model_alias};
 use crate::{Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 pub use gigaops_domain::fleet::model_key;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use std::collections::HashMap;
 
 /// Longest alias accepted (characters).
@@ -100,7 +98,10 @@ impl ModelNames {
     }
 }
 
-async fn load(store: &Store, municipality_id: i64) -> Result<(Vec<device_model::Model>, Vec<device_model_alias::Model>)> {
+async fn load(
+    store: &Store,
+    municipality_id: i64,
+) -> Result<(Vec<device_model::Model>, Vec<device_model_alias::Model>)> {
     let models = device_model::Entity::find()
         .filter(device_model::Column::MunicipalityId.eq(municipality_id))
         .order_by_asc(device_model::Column::ModelGroup)

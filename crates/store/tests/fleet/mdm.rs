@@ -72,7 +72,9 @@ async fn mdm_exports_sync_name_os_and_check_in_and_keep_the_register_model() {
         assert_eq!((before.rows, before.inserted, before.updated), (3, 0, 3), "{b:?}");
         assert_eq!(before.warnings.len(), 3, "{b:?}: {:?}", before.warnings);
         assert!(
-            before.warnings[0].starts_with("intune-all-devices.csv:2:model: iPad (8th generation) — 登録済みの機種名・機種の別名ではありません"),
+            before.warnings[0].starts_with(
+                "intune-all-devices.csv:2:model: iPad (8th generation) — 登録済みの機種名・機種の別名ではありません"
+            ),
             "{:?}",
             before.warnings
         );
@@ -180,7 +182,9 @@ MAE-NEW-0009,DMP000000009,iPad (8th generation),17.5.1,y
         let err = import_devices(&store, m, &p, "2024-05-10").await.unwrap_err();
         let StoreError::Rows(lines) = err else { panic!("row errors expected") };
         assert_eq!(lines.len(), 1, "{b:?}: only the new device is an error: {lines:?}");
-        assert!(lines[0].starts_with("intune-new.csv:3:model: iPad (8th generation) — 登録済みの機種名または機種の別名"));
+        assert!(
+            lines[0].starts_with("intune-new.csv:3:model: iPad (8th generation) — 登録済みの機種名または機種の別名")
+        );
         assert!(lines[0].contains("gigaops model alias add --model 機種名 \"iPad (8th generation)\""), "{lines:?}");
         assert_eq!(device_count(&store).await, 4, "{b:?}: nothing written");
         assert_eq!(device(&store, "DMP000000001").await.0.device_name, None, "{b:?}: not even the known row");
@@ -203,7 +207,10 @@ async fn model_aliases_are_listed_checked_and_removed() {
             async move { models::add_alias(&store, m, model, alias, Some("board@example.jp")).await }
         };
         let a = add("iPad（第8世代）", " iPad (8th generation) ").await.unwrap();
-        assert_eq!((a.alias.as_str(), a.model_name.as_str(), a.changed), ("iPad (8th generation)", "iPad（第8世代）", true));
+        assert_eq!(
+            (a.alias.as_str(), a.model_name.as_str(), a.changed),
+            ("iPad (8th generation)", "iPad（第8世代）", true)
+        );
         // the same alias up to width, case and spaces: nothing to do
         let again = add("iPad（第8世代）", "ＩＰＡＤ　(8th Generation)").await.unwrap();
         assert_eq!((again.alias.as_str(), again.changed), ("iPad (8th generation)", false), "{b:?}");
@@ -229,7 +236,12 @@ async fn model_aliases_are_listed_checked_and_removed() {
         let names: Vec<(&str, &str, i64, Vec<&str>)> = list
             .iter()
             .map(|x| {
-                (x.name.as_str(), x.model_group.as_str(), x.devices, x.aliases.iter().map(|a| a.alias.as_str()).collect())
+                (
+                    x.name.as_str(),
+                    x.model_group.as_str(),
+                    x.devices,
+                    x.aliases.iter().map(|a| a.alias.as_str()).collect(),
+                )
             })
             .collect();
         assert_eq!(
@@ -247,7 +259,10 @@ async fn model_aliases_are_listed_checked_and_removed() {
         let removed = models::remove_alias(&store, m, "ipad (8th generation)").await.unwrap();
         assert_eq!((removed.alias.as_str(), removed.model_name.as_str()), ("iPad (8th generation)", "iPad（第8世代）"));
         let e = models::remove_alias(&store, m, "iPad (8th generation)").await.unwrap_err();
-        assert!(matches!(&e, StoreError::NotFound(t) if t == "別名「iPad (8th generation)」は登録されていません"), "{e}");
+        assert!(
+            matches!(&e, StoreError::NotFound(t) if t == "別名「iPad (8th generation)」は登録されていません"),
+            "{e}"
+        );
         assert!(models::resolve(&store, m, "iPad (8th generation)").await.unwrap().is_none(), "{b:?}");
         // aliases belong to one municipality
         let other = municipalities::ensure(&store, "takasaki", "高崎市").await.unwrap().id;

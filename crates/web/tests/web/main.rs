@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod escalation;
 mod fleet;
+mod models;
 pub mod plan;
 mod report;
 mod usage;
