@@ -416,4 +416,26 @@ mod model_key_tests {
         assert_ne!(model_key("iPad11,6"), model_key("iPad116"));
         assert_eq!(model_key(""), "");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn keys_have_no_whitespace(s in "\\PC{0,30}") {
+            proptest::prop_assert!(!model_key(&s).chars().any(char::is_whitespace));
+        }
+
+        #[test]
+        fn ascii_case_spaces_and_full_width_are_ignored(s in "[A-Za-z0-9(),. -]{0,30}") {
+            let full: String = s
+                .chars()
+                .map(|c| match c {
+                    ' ' => '\u{3000}',
+                    '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c),
+                    _ => c,
+                })
+                .collect();
+            proptest::prop_assert_eq!(model_key(&s.to_ascii_uppercase()), model_key(&s));
+            proptest::prop_assert_eq!(model_key(&full), model_key(&s));
+            proptest::prop_assert_eq!(model_key(&s.replace(' ', "")), model_key(&s));
+        }
+    }
 }
