@@ -113,7 +113,7 @@ enum Command {
         #[command(subcommand)]
         what: UserCommand,
     },
-    /// Device models and their report groups.
+    /// Device models, their report groups and their other names (機種の別名, e.g. an MDM's name).
     Model {
         #[command(subcommand)]
         what: ModelCommand,
@@ -155,6 +155,29 @@ enum ModelCommand {
         #[arg(long)]
         group: String,
     },
+    /// List the models: group, name, number of devices and aliases (tab-separated).
+    List,
+    /// Other names of a model (機種の別名), e.g. how an MDM export names it.
+    Alias {
+        #[command(subcommand)]
+        what: AliasCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AliasCommand {
+    /// Register ALIAS as another name of a model, e.g.
+    /// `model alias add --model "iPad（第8世代）" "iPad (8th generation)"`. Names are compared
+    /// without regard to full/half width, case and spaces.
+    Add {
+        /// The model's register name (or one of its aliases).
+        #[arg(long)]
+        model: String,
+        /// The other name, as the MDM export writes it.
+        alias: String,
+    },
+    /// Remove an alias.
+    Remove { alias: String },
 }
 
 #[derive(Subcommand)]
@@ -243,11 +266,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         },
-        Command::Model { what: ModelCommand::Add { name, group } } => {
-            let m = municipalities::resolve(&store, muni).await?;
-            let model = gigaops_store::fleet::queries::upsert_model(&store, m.id, &name, &group).await?;
-            println!("機種「{}」を機種グループ「{}」に登録しました", model.name, model.model_group);
-        }
+        Command::Model { what } => model(&store, muni, what).await?,
         Command::Municipality { what } => match what {
             MunicipalityCommand::Add { code, name } => {
                 let m = municipalities::ensure(&store, &code, &name).await?;
@@ -259,6 +278,37 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         },
+    }
+    Ok(())
+}
+
+async fn model(store: &Store, muni: Option<&str>, what: ModelCommand) -> Result<()> {
+    use gigaops_store::fleet::models;
+    let m = municipalities::resolve(store, muni).await?;
+    match what {
+        ModelCommand::Add { name, group } => {
+            let model = gigaops_store::fleet::queries::upsert_model(store, m.id, &name, &group).await?;
+            println!("機種「{}」を機種グループ「{}」に登録しました", model.name, model.model_group);
+        }
+        ModelCommand::List => {
+            println!("機種グループ\t機種\t台数\t別名");
+            for x in models::list(store, m.id).await? {
+                let aliases: Vec<&str> = x.aliases.iter().map(|a| a.alias.as_str()).collect();
+                println!("{}\t{}\t{}\t{}", x.model_group, x.name, x.devices, aliases.join("、"));
+            }
+        }
+        ModelCommand::Alias { what: AliasCommand::Add { model, alias } } => {
+            let a = models::add_alias(store, m.id, &model, &alias, Some("cli")).await?;
+            if a.changed {
+                println!("「{}」を機種「{}」の別名として登録しました", a.alias, a.model_name);
+            } else {
+                println!("「{}」は機種「{}」の別名として登録済みです（変更なし）", a.alias, a.model_name);
+            }
+        }
+        ModelCommand::Alias { what: AliasCommand::Remove { alias } } => {
+            let a = models::remove_alias(store, m.id, &alias).await?;
+            println!("機種「{}」の別名「{}」を削除しました", a.model_name, a.alias);
+        }
     }
     Ok(())
 }

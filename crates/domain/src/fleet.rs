@@ -390,3 +390,52 @@ mod rule_tests {
         );
     }
 }
+
+/// The comparison key of a device model name or model alias (機種名・機種の別名): Unicode NFKC
+/// (full-width letters, digits, parentheses and spaces become their ASCII forms, e.g. `（` → `(`),
+/// then lower case, then every whitespace character removed. Two names with the same key are the
+/// same model: `iPad（第8世代）`, `ipad (第8世代)` and `ＩＰＡＤ（第８世代）` all give `ipad(第8世代)`;
+/// `iPad (8th generation)` gives `ipad(8thgeneration)`. Punctuation other than spaces is kept, so
+/// `iPad11,6` and `iPad116` differ.
+pub fn model_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkc().flat_map(char::to_lowercase).filter(|c| !c.is_whitespace()).collect()
+}
+
+#[cfg(test)]
+mod model_key_tests {
+    use super::model_key;
+
+    #[test]
+    fn width_case_and_spaces_do_not_matter() {
+        assert_eq!(model_key("iPad（第8世代）"), "ipad(第8世代)");
+        assert_eq!(model_key(" ipad (第8世代) "), "ipad(第8世代)");
+        assert_eq!(model_key("ＩＰＡＤ（第８世代）"), "ipad(第8世代)");
+        assert_eq!(model_key("iPad (8th generation)"), "ipad(8thgeneration)");
+        assert_eq!(model_key("Chromebook\u{3000}314"), "chromebook314");
+        assert_ne!(model_key("iPad11,6"), model_key("iPad116"));
+        assert_eq!(model_key(""), "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn keys_have_no_whitespace(s in "\\PC{0,30}") {
+            proptest::prop_assert!(!model_key(&s).chars().any(char::is_whitespace));
+        }
+
+        #[test]
+        fn ascii_case_spaces_and_full_width_are_ignored(s in "[A-Za-z0-9(),. -]{0,30}") {
+            let full: String = s
+                .chars()
+                .map(|c| match c {
+                    ' ' => '\u{3000}',
+                    '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c),
+                    _ => c,
+                })
+                .collect();
+            proptest::prop_assert_eq!(model_key(&s.to_ascii_uppercase()), model_key(&s));
+            proptest::prop_assert_eq!(model_key(&full), model_key(&s));
+            proptest::prop_assert_eq!(model_key(&s.replace(' ', "")), model_key(&s));
+        }
+    }
+}

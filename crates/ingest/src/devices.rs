@@ -2,9 +2,10 @@
 //!
 //! One alias table covers every format (English and Japanese labels): the generic CSV
 //! `serial_number,model,device_class,status,school_code,asset_tag`, Microsoft Intune "All devices →
-//! Export", Jamf School and Jamf Pro, and Google Admin / GAM ChromeOS lists. Header names are
-//! the vendors' own (Intune's export verbatim) plus their Japanese UI labels. Only the serial number
-//! is required.
+//! Export" and the Microsoft Graph PowerShell export (`Get-MgDeviceManagementManagedDevice |
+//! Export-Csv`: `DeviceName`, `OSVersion`, `LastSyncDateTime`, …), Jamf School and Jamf Pro, and
+//! Google Admin / GAM ChromeOS lists. Header names are the vendors' own (Intune's export verbatim)
+//! plus their Japanese UI labels. Only the serial number is required.
 
 use crate::cell::{self, Cells, SERIAL_ALIASES};
 use crate::table::{FileError, RowError, Table};
@@ -32,6 +33,7 @@ pub(crate) const OS: &[&str] = &["os_version", "os.version", "OSのバージョ�
 pub(crate) const LAST: &[&str] = &[
     "last_check_in",
     "Last check-in",
+    "LastSyncDateTime",
     "Last Inventory Update",
     "Last Inventory Update Date",
     "lastSync",
@@ -42,7 +44,19 @@ pub(crate) const LAST: &[&str] = &[
     "許可された時刻",
 ];
 
-/// Headers only one format has (in detection order).
+/// Headers only one format has (in detection order). The Graph properties are checked before the
+/// Intune portal's labels: `AzureAdDeviceId` and `Azure AD Device ID` are one header after
+/// normalisation, so a Graph export would otherwise be taken for a portal export.
+const GRAPH_MARKS: &[&str] = &[
+    "LastSyncDateTime",
+    "EnrolledDateTime",
+    "ManagedDeviceOwnerType",
+    "ManagedDeviceName",
+    "ComplianceState",
+    "DeviceEnrollmentType",
+    "DeviceRegistrationState",
+    "UserPrincipalName",
+];
 const INTUNE_MARKS: &[&str] = &[
     "Azure AD Device ID",
     "Enrollment date",
@@ -107,8 +121,11 @@ pub enum DeviceFormat {
     /// gigaops' own CSV (`serial_number,model,device_class,status,school_code,asset_tag`) or any
     /// file not recognised as a vendor export.
     Generic,
-    /// Microsoft Intune "All devices → Export".
+    /// Microsoft Intune "All devices → Export" (the admin centre's CSV).
     Intune,
+    /// Microsoft Intune through Microsoft Graph: `Get-MgDeviceManagementManagedDevice |
+    /// Export-Csv` (property names `DeviceName`, `OSVersion`, `LastSyncDateTime`, …).
+    IntuneGraph,
     /// Jamf School (API field names, placeholder CSV).
     JamfSchool,
     /// Jamf Pro (inventory / advanced search export).
@@ -118,11 +135,12 @@ pub enum DeviceFormat {
 }
 
 impl DeviceFormat {
-    /// `generic`, `intune`, `jamf_school`, `jamf_pro`, `google_admin`.
+    /// `generic`, `intune`, `intune_graph`, `jamf_school`, `jamf_pro`, `google_admin`.
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceFormat::Generic => "generic",
             DeviceFormat::Intune => "intune",
+            DeviceFormat::IntuneGraph => "intune_graph",
             DeviceFormat::JamfSchool => "jamf_school",
             DeviceFormat::JamfPro => "jamf_pro",
             DeviceFormat::GoogleAdmin => "google_admin",
@@ -133,6 +151,7 @@ impl DeviceFormat {
         match self {
             DeviceFormat::Generic => "gigaops 標準形式",
             DeviceFormat::Intune => "Microsoft Intune のエクスポート",
+            DeviceFormat::IntuneGraph => "Microsoft Intune（Graph）のエクスポート",
             DeviceFormat::JamfSchool => "Jamf School のエクスポート",
             DeviceFormat::JamfPro => "Jamf Pro のエクスポート",
             DeviceFormat::GoogleAdmin => "Google 管理コンソール（ChromeOS）のエクスポート",
@@ -140,12 +159,15 @@ impl DeviceFormat {
     }
 }
 
-/// The format whose characteristic headers the table has, checked in the order Intune, Google
-/// Admin, Jamf Pro, generic, Jamf School (`SerialNumber`/`AssetTag` spelt exactly so, or
+/// The format whose characteristic headers the table has, checked in the order Intune through
+/// Graph (`LastSyncDateTime`, `EnrolledDateTime`, `ManagedDeviceOwnerType`, …), Intune portal,
+/// Google Admin, Jamf Pro, generic, Jamf School (`SerialNumber`/`AssetTag` spelt exactly so, or
 /// `UDID`, `locationId`, …); [`DeviceFormat::Generic`] when none match.
 pub fn detect(table: &Table) -> DeviceFormat {
     let has = |marks: &[&str]| table.column(marks).is_some();
-    if has(INTUNE_MARKS) {
+    if has(GRAPH_MARKS) {
+        DeviceFormat::IntuneGraph
+    } else if has(INTUNE_MARKS) {
         DeviceFormat::Intune
     } else if has(GOOGLE_MARKS) {
         DeviceFormat::GoogleAdmin
@@ -316,6 +338,8 @@ mod tests {
     const GOOGLE_SHEET: &str = "Serial Number, Org Unit Path, Location, AssetID, User, Notes, Most Recent User, OS Version, Last Sync, Status, MAC, AUE, Model";
     /// Jamf Pro Classic API mobile-device fields.
     const JAMF_PRO: &str = "Name, Display Name, Device Name, Asset Tag, UDID, Serial Number, Phone Number, IP Address, Model, Model Identifier, OS Type, OS Version, OS Build, Last Inventory Update Date";
+    /// `Get-MgDeviceManagementManagedDevice | Export-Csv` (Microsoft Graph PowerShell), first columns.
+    const GRAPH: &str = "Id, DeviceName, SerialNumber, Model, Manufacturer, OperatingSystem, OSVersion, LastSyncDateTime, UserPrincipalName, ManagedDeviceOwnerType, EnrolledDateTime, AzureAdDeviceId, ComplianceState";
     /// Jamf School API fields, flattened.
     const JAMF_SCHOOL: &str = "UDID, locationId, serialNumber, name, isManaged, isSupervised, class, assetTag, os.version, model.name, lastCheckin";
 
@@ -358,6 +382,36 @@ mod tests {
         assert_eq!(r.os_version.as_deref(), Some("17.5.1"));
         assert_eq!(r.last_check_in, NaiveDate::from_ymd_opt(2024, 5, 1));
         assert_eq!(r.status, None);
+    }
+
+    #[test]
+    fn graph_export_is_intune_not_jamf_school() {
+        let hs = headers(GRAPH);
+        let (format, rec) = read_one(
+            &hs,
+            &[
+                ("SerialNumber", "dmpxk0a1b2c3"),
+                ("DeviceName", "MAE-B1-0001"),
+                ("Model", "iPad (8th generation)"),
+                ("OSVersion", "17.5.1"),
+                ("LastSyncDateTime", "2024/05/01 1:23:45"),
+            ],
+        );
+        assert_eq!(format, DeviceFormat::IntuneGraph);
+        assert_eq!(format.label_ja(), "Microsoft Intune（Graph）のエクスポート");
+        let r = rec.unwrap();
+        assert_eq!(r.serial_number, "DMPXK0A1B2C3");
+        assert_eq!(r.device_name.as_deref(), Some("MAE-B1-0001"));
+        assert_eq!(r.model.as_deref(), Some("iPad (8th generation)"));
+        assert_eq!(r.os_version.as_deref(), Some("17.5.1"));
+        assert_eq!(r.last_check_in, NaiveDate::from_ymd_opt(2024, 5, 1));
+
+        // the eight columns every Graph export starts with are enough
+        let t = table(&hs[..8], &[&["x"; 8]]);
+        assert_eq!(detect(&t), DeviceFormat::IntuneGraph);
+        // ISO timestamps (Graph's JSON form) are read in Japan time
+        let (_, rec) = read_one(&hs, &[("SerialNumber", "A1"), ("LastSyncDateTime", "2024-05-01T20:00:00Z")]);
+        assert_eq!(rec.unwrap().last_check_in, NaiveDate::from_ymd_opt(2024, 5, 2));
     }
 
     #[test]

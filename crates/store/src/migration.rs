@@ -10,6 +10,7 @@ mod m0004_usage_month_key;
 mod m0005_notice_mail;
 mod m0006_usage_month_partitions;
 mod m0007_import_jobs;
+mod m0008_model_alias;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_notice_mail::M0005NoticeMail),
             Box::new(m0006_usage_month_partitions::M0006UsageMonthPartitions),
             Box::new(m0007_import_jobs::M0007ImportJobs),
+            Box::new(m0008_model_alias::M0008ModelAlias),
         ]
     }
 }

@@ -269,3 +269,6 @@ DMP000000002,2022-05-02,theft,,DMP000000001,,
         assert!(err.contains("badmv.csv:2:"), "{err}");
     }
 }
+
+#[path = "fleet/mdm.rs"]
+mod mdm;

@@ -3,6 +3,7 @@
 pub mod app_user;
 pub mod device;
 pub mod device_model;
+pub mod device_model_alias;
 pub mod device_state;
 pub mod escalation_case;
 pub mod escalation_event;

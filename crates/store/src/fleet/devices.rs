@@ -1,6 +1,7 @@
 //! Device import (inventory and MDM exports): validated rows → staging table → set-based SQL, in
 //! one transaction; idempotent by serial number.
 
+use super::models::ModelNames;
 pub use crate::bulk::MAX_ERRORS;
 use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
 use crate::imports::{abort, finish, ImportOutcome, ImportSource};
@@ -29,12 +30,24 @@ const STAGING_COLS: [&str; 10] = [
 /// The register's schools and models, looked up while the file streams in.
 struct Lookup {
     schools: HashMap<String, i64>,
-    /// model name → (id, group)
-    models: HashMap<String, (i64, String)>,
+    /// model id → (register name, group)
+    models: HashMap<i64, (String, String)>,
+    /// register names and aliases → model id (`fleet::models`)
+    names: ModelNames,
+    /// Nothing registered yet: every row is a new device.
+    register_empty: bool,
+    /// Rows whose model the register knows by no name or alias (row → the name as written): a
+    /// warning for a registered device, an error for a new one (decided after the match).
+    unknown_models: HashMap<usize, String>,
+    /// The file's spellings of each model it names (for the warnings about differing models).
+    spellings: HashMap<i64, Vec<String>>,
 }
 
+/// Most spellings of one model kept for the warnings.
+const MAX_SPELLINGS: usize = 3;
+
 impl Lookup {
-    async fn load(tx: &mut BulkTx, municipality_id: i64) -> Result<Self> {
+    async fn load(tx: &mut BulkTx, municipality_id: i64, register_empty: bool) -> Result<Self> {
         let m = [V::I(municipality_id)];
         let schools = tx
             .rows("SELECT school_code, id FROM school WHERE municipality_id = $1", &m)
@@ -42,17 +55,43 @@ impl Lookup {
             .into_iter()
             .map(|r| (r[0].clone(), r[1].parse().unwrap_or(0)))
             .collect();
-        let models = tx
-            .rows("SELECT name, id, model_group FROM device_model WHERE municipality_id = $1", &m)
-            .await?
-            .into_iter()
-            .map(|r| (r[0].clone(), (r[1].parse().unwrap_or(0), r[2].clone())))
-            .collect();
-        Ok(Lookup { schools, models })
+        let mut names = ModelNames::default();
+        let mut models = HashMap::new();
+        for r in tx.rows("SELECT name, id, model_group FROM device_model WHERE municipality_id = $1", &m).await? {
+            let id = r[1].parse().unwrap_or(0);
+            names.add_model(id, &r[0]);
+            models.insert(id, (r[0].clone(), r[2].clone()));
+        }
+        for r in tx.rows("SELECT alias_key, model_id FROM device_model_alias WHERE municipality_id = $1", &m).await? {
+            names.add_alias_key(r[0].clone(), r[1].parse().unwrap_or(0));
+        }
+        Ok(Lookup { schools, models, names, register_empty, unknown_models: HashMap::new(), spellings: HashMap::new() })
     }
 
-    /// Resolves school and model of a record; creates a model that the row gives a group for.
-    /// Returns the staging cells, or the row's errors.
+    fn model_name(&self, id: i64) -> &str {
+        self.models.get(&id).map_or("", |(n, _)| n.as_str())
+    }
+
+    /// `iPad (8th generation)`, or `iPad11,6・iPad (8th generation)` when the file spells the
+    /// model several ways.
+    fn spelling(&self, id: i64) -> String {
+        match self.spellings.get(&id) {
+            Some(v) if !v.is_empty() => v.join("・"),
+            _ => self.model_name(id).to_string(),
+        }
+    }
+
+    fn note_spelling(&mut self, id: i64, name: &str) {
+        let v = self.spellings.entry(id).or_default();
+        if v.len() < MAX_SPELLINGS && !v.iter().any(|s| s == name) {
+            v.push(name.to_string());
+        }
+    }
+
+    /// Resolves school and model of a record (a model by its register name or an alias); creates
+    /// a model that the row gives a group for. A model known by no name is an error at once when
+    /// the register is empty, else noted in `unknown_models`. Returns the staging cells, or the
+    /// row's errors.
     async fn cells(
         &mut self,
         tx: &mut BulkTx,
@@ -74,16 +113,21 @@ impl Lookup {
             },
             None => None,
         };
+        let mut unknown = None;
         let model_id = match (&r.model, &r.model_group) {
             (None, _) => None,
-            (Some(name), group) => match (self.models.get(name), group) {
-                (Some((_, have)), Some(g)) if have != g => {
+            (Some(name), group) => match (self.names.resolve(name), group) {
+                (Some(id), Some(g)) if self.models.get(&id).is_some_and(|(_, have)| have != g) => {
+                    let (registered, have) = &self.models[&id];
                     errs.push(format!(
-                        "{file}:{row}:model_group: {g} — 機種「{name}」は機種グループ「{have}」に登録済みです（変更は gigaops model add で）"
+                        "{file}:{row}:model_group: {g} — 機種「{registered}」は機種グループ「{have}」に登録済みです（変更は gigaops model add で）"
                     ));
                     None
                 }
-                (Some((id, _)), _) => Some(*id),
+                (Some(id), _) => {
+                    self.note_spelling(id, name);
+                    Some(id)
+                }
                 (None, Some(g)) => {
                     let id: i64 = tx
                         .rows(
@@ -95,19 +139,26 @@ impl Lookup {
                         .and_then(|r| r.first())
                         .and_then(|c| c.parse().ok())
                         .unwrap_or(0);
-                    self.models.insert(name.clone(), (id, g.clone()));
+                    self.names.add_model(id, name);
+                    self.models.insert(id, (name.clone(), g.clone()));
+                    self.note_spelling(id, name);
                     Some(id)
                 }
+                (None, None) if self.register_empty => {
+                    errs.push(unknown_model_error(file, row, name));
+                    None
+                }
                 (None, None) => {
-                    errs.push(format!(
-                        "{file}:{row}:model: {name} — 登録済みの機種（新しい機種は model_group 列で機種グループを指定するか gigaops model add で登録してください）"
-                    ));
+                    unknown = Some(name.clone());
                     None
                 }
             },
         };
         if !errs.is_empty() {
             return Ok(Err(errs));
+        }
+        if let Some(name) = unknown {
+            self.unknown_models.insert(row, name);
         }
         Ok(Ok(vec![
             Some(row.to_string()),
@@ -124,18 +175,36 @@ impl Lookup {
     }
 }
 
+/// The error of a new device whose model the register knows by no name or alias.
+fn unknown_model_error(file: &str, row: usize, name: &str) -> String {
+    format!(
+        "{file}:{row}:model: {name} — 登録済みの機種名または機種の別名（登録済みの機種のことなら「{name}」をその機種の別名として登録してください: \
+         gigaops model alias add --model 機種名 \"{name}\"、または画面「機種と別名」。新しい機種なら model_group 列で機種グループを指定するか \
+         gigaops model add で登録してください）"
+    )
+}
+
 /// Imports devices. `records` is the reader's stream; `as_of` is the inventory's date (the date of
 /// the initial state of new devices and of status/school changes of known ones).
 ///
-/// Rules: matched on serial number. A new device needs a model; a model unknown to the register is
-/// created only when the row gives its `model_group` (else: error). New devices default to class
-/// learner and status deployed. For a known device, empty cells keep the stored value; a changed
-/// status or school is recorded as a state change on `as_of`, which must not be before its latest
-/// recorded change. A device's school is kept only while deployed (or given explicitly).
+/// Rules: matched on serial number. A model is found by its register name or an alias
+/// (機種の別名; width, case and spaces do not matter — `fleet::models`). A new device needs a
+/// model; a model unknown to the register is created only when the row gives its `model_group`
+/// (else: error, suggesting an alias). New devices default to class learner and status deployed.
+/// For a known device, empty cells keep the stored value and the register's model always stays: a
+/// model in the file that differs from it (another registered model, or a name the register does
+/// not know) is a warning, and the row's other columns (device name, OS version, last check-in, …)
+/// are still taken. A changed status or school is recorded as a state change on `as_of`, which
+/// must not be before its latest recorded change. A device's school is kept only while deployed
+/// (or given explicitly).
+///
+/// Warnings: [`ImportOutcome::warnings`], `file:row:model: value — note`, in row order (at most
+/// [`MAX_ERRORS`], then one line saying how many more).
 ///
 /// Errors: [`StoreError::Rows`] listing every bad row as `file:row:column: value — expected`
-/// (reader errors, unknown school or model, conflicting model groups, as-of before history);
-/// nothing is written then. With `src.dry_run` nothing is written and the counts say what would change.
+/// (reader errors, unknown school, unknown model of a new device, conflicting model groups, as-of
+/// before history); nothing is written then. With `src.dry_run` nothing is written and the counts
+/// (and warnings) say what would change.
 pub async fn import(
     store: &Store,
     municipality_id: i64,
@@ -165,7 +234,8 @@ pub async fn import(
     // An empty register (the first inventory) needs no matching against existing devices.
     let register_empty =
         tx.rows("SELECT id FROM device WHERE municipality_id = $1 LIMIT 1", std::slice::from_ref(&m)).await?.is_empty();
-    let mut lookup = Lookup::load(&mut tx, municipality_id).await?;
+    let mut lookup = Lookup::load(&mut tx, municipality_id, register_empty).await?;
+    let mut warnings: Vec<(usize, String)> = Vec::new();
 
     let mut errors = Errors::default();
     let mut batch: Vec<V> = Vec::with_capacity(CHUNK * STAGING_COLS.len());
@@ -218,6 +288,34 @@ pub async fn import(
             // temp tables are never auto-analysed; without statistics the join below is planned badly
             tx.exec("ANALYZE staging_device", &[]).await?;
         }
+        // A known device keeps the register's model: a file naming another registered model is
+        // warned about here, and the match below clears the staged model of known devices.
+        for r in tx
+            .rows(
+                "SELECT s.row_no, s.model_id, d.model_id FROM staging_device s \
+                 JOIN device d ON d.municipality_id = $1 AND d.serial_number = s.serial \
+                 WHERE s.model_id IS NOT NULL AND s.model_id <> d.model_id ORDER BY s.row_no",
+                std::slice::from_ref(&m),
+            )
+            .await?
+        {
+            let row: usize = r[0].parse().unwrap_or(0);
+            let (file_model, register_model) = (r[1].parse().unwrap_or(0), r[2].parse().unwrap_or(0));
+            let written = lookup.spelling(file_model);
+            let resolved = lookup.model_name(file_model);
+            let via = if written == resolved {
+                String::new()
+            } else {
+                format!("（登録済みの機種「{resolved}」）")
+            };
+            warnings.push((
+                row,
+                format!(
+                    "{file}:{row}:model: {written} — 台帳の機種「{}」と異なります{via}。機種は台帳のまま、ほかの項目を取り込みます",
+                    lookup.model_name(register_model)
+                ),
+            ));
+        }
         // Known devices, in one pass: the status the file gives (else the current one); the school
         // the file gives, else the current one while deployed; whether that changes the state; whether
         // any attribute the file gives differs.
@@ -228,13 +326,13 @@ pub async fn import(
         let differs = |col: &str| format!("(s.{col} IS NOT NULL AND (d.{col} IS NULL OR s.{col} <> d.{col}))");
         tx.exec(
             &format!(
-                "UPDATE staging_device AS s SET device_id = d.id, cur_status = d.status, cur_school = d.school_id, \
+                "UPDATE staging_device AS s SET device_id = d.id, model_id = NULL, cur_status = d.status, cur_school = d.school_id, \
                  cur_since = d.status_since, new_status = {new_status}, new_school = {new_school}, \
                  changes_state = CASE WHEN {new_status} <> d.status OR COALESCE({new_school}, -1) <> COALESCE(d.school_id, -1) \
                    THEN 1 ELSE 0 END, \
                  changes_attr = CASE WHEN {} THEN 1 ELSE 0 END \
                  FROM device d WHERE d.municipality_id = $1 AND d.serial_number = s.serial",
-                ["model_id", "device_class", "asset_tag", "device_name", "os_version", "last_check_in"]
+                ["device_class", "asset_tag", "device_name", "os_version", "last_check_in"]
                     .map(differs)
                     .join(" OR ")
             ),
@@ -257,12 +355,32 @@ pub async fn import(
             let vals: &[V] = if sql.contains("$1") { &[V::D(Some(as_of))] } else { &[] };
             for r in tx.rows(sql, vals).await? {
                 let row: usize = r[0].parse().unwrap_or(0);
-                errors.push(row, format!("{file}:{row}:{column}: {} — {expected}", r[1]));
+                // a new device whose model the register does not know
+                match (column == "model").then(|| lookup.unknown_models.remove(&row)).flatten() {
+                    Some(name) => errors.push(row, unknown_model_error(file, row, &name)),
+                    None => errors.push(row, format!("{file}:{row}:{column}: {} — {expected}", r[1])),
+                }
             }
         }
         if !errors.is_empty() {
             return abort(tx, errors).await;
         }
+        // the rest of the unknown models are of known devices
+        for (row, name) in std::mem::take(&mut lookup.unknown_models) {
+            warnings.push((
+                row,
+                format!(
+                    "{file}:{row}:model: {name} — 登録済みの機種名・機種の別名ではありません。機種は台帳のまま、ほかの項目を取り込みます\
+                     （登録済みの機種のことなら別名として登録してください: gigaops model alias add --model 機種名 \"{name}\"）",
+                ),
+            ));
+        }
+    }
+    warnings.sort();
+    let dropped = warnings.len().saturating_sub(MAX_ERRORS);
+    let mut warnings: Vec<String> = warnings.into_iter().take(MAX_ERRORS).map(|(_, w)| w).collect();
+    if dropped > 0 {
+        warnings.push(format!("{file}: ほか {dropped} 件の警告は省略しました"));
     }
     lap("compared with the register");
     let counts = tx
@@ -280,6 +398,7 @@ pub async fn import(
         inserted: c(1),
         updated: c(2),
         unchanged: c(0) - c(1) - c(2),
+        warnings,
         ..ImportOutcome::new("devices", src)
     };
     if out.rows == 0 {

@@ -1,8 +1,10 @@
 //! The device fleet: imports (devices, incidents, movements), the counter operations of the web
-//! UI, and the queries behind the device list and the monthly report.
+//! UI, the queries behind the device list and the monthly report, and the model register with its
+//! aliases (`models`).
 
 pub mod devices;
 pub mod events;
+pub mod models;
 pub mod queries;
 
 pub use events::{Applied, IncidentInput, MovementInput};

@@ -291,12 +291,29 @@ pub async fn model_groups(store: &Store, municipality_id: i64) -> Result<Vec<Str
 }
 
 /// Registers or regroups a device model (`gigaops model add`).
+///
+/// Errors: [`crate::StoreError::Rule`] when the name or group is empty, or when the name is
+/// already an alias of a model (`fleet::models`).
 pub async fn upsert_model(store: &Store, municipality_id: i64, name: &str, group: &str) -> Result<device_model::Model> {
     use sea_orm::{ActiveModelTrait, Set};
     let name = name.trim();
     let group = group.trim();
     if name.is_empty() || group.is_empty() {
         return Err(crate::StoreError::Rule("機種名と機種グループを指定してください".into()));
+    }
+    // a name that is already another model's alias would make the alias mean two models
+    let key = super::models::model_key(name);
+    if let Some(a) = crate::entity::device_model_alias::Entity::find()
+        .filter(crate::entity::device_model_alias::Column::MunicipalityId.eq(municipality_id))
+        .filter(crate::entity::device_model_alias::Column::AliasKey.eq(key))
+        .one(&store.db)
+        .await?
+    {
+        let owner = device_model::Entity::find_by_id(a.model_id).one(&store.db).await?.map(|m| m.name);
+        return Err(crate::StoreError::Rule(format!(
+            "「{name}」は機種「{}」の別名として登録済みです（別の機種として登録するには先に別名を削除してください）",
+            owner.unwrap_or_default()
+        )));
     }
     match device_model::Entity::find()
         .filter(device_model::Column::MunicipalityId.eq(municipality_id))

@@ -4,6 +4,8 @@
 //! |-----------------------|-------|-------|-----------------|---------|--------|
 //! | [`Capability::ViewDevices`] 端末台帳の閲覧 | ✓ | ✓ | own schools | ✓ | — |
 //! | [`Capability::ManageFleet`] 事故登録・修理完了 | ✓ | ✓ | own schools | ✓ | — |
+//! | [`Capability::ViewModels`] 機種と別名の閲覧 | ✓ | ✓ | — | ✓ | — |
+//! | [`Capability::ManageModels`] 機種の別名の登録・削除 | ✓ | ✓ | — | — | — |
 //! | [`Capability::ViewReports`] 運用状況（集計）| ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | [`Capability::ViewSchools`] 学校一覧 | ✓ | ✓ | ✓ | ✓ | — |
 //! | [`Capability::ViewPlan`] 推進計画の閲覧・コメント | ✓ | ✓ | ✓ | ✓ | ✓ |
@@ -31,6 +33,11 @@ pub enum Capability {
     ViewDevices,
     /// Register incidents, swap spares, return devices from repair.
     ManageFleet,
+    /// See the models, their groups and aliases (the staff who import MDM exports: the board and
+    /// the support centre; a model list is no school's business and no committee report).
+    ViewModels,
+    /// Add and remove model aliases (a register setting of the board).
+    ManageModels,
     /// Read and download the fleet report (学習者用端末の運用状況).
     ViewReports,
     /// See the school list.
@@ -88,6 +95,8 @@ impl Access {
         let role = self.user.role;
         match cap {
             Capability::ViewDevices | Capability::ManageFleet => role.manages_fleet(),
+            Capability::ViewModels => matches!(role, Role::Admin | Role::Board | Role::Support),
+            Capability::ManageModels => matches!(role, Role::Admin | Role::Board),
             Capability::ViewReports => true,
             Capability::ViewSchools => role != Role::Viewer,
             Capability::ViewPlan => true,
@@ -195,6 +204,20 @@ mod tests {
             let a = user(role);
             let got = [ViewDevices, ManageFleet, ViewReports, ViewSchools].map(|c| a.allows(c));
             assert_eq!(got, want, "{role}");
+        }
+    }
+
+    #[test]
+    fn model_capabilities() {
+        use Capability::*;
+        for (role, view, manage) in [
+            (Role::Admin, true, true),
+            (Role::Board, true, true),
+            (Role::School, false, false),
+            (Role::Support, true, false),
+            (Role::Viewer, false, false),
+        ] {
+            assert_eq!([user(role).allows(ViewModels), user(role).allows(ManageModels)], [view, manage], "{role}");
         }
     }
 

@@ -79,6 +79,8 @@ struct DevicesPage {
     prev_href: Option<String>,
     next_href: Option<String>,
     scoped: bool,
+    /// Link to 機種と別名.
+    can_view_models: bool,
 }
 
 pub(super) async fn list(
@@ -167,6 +169,7 @@ pub(super) async fn list(
         prev_href: (page > 1).then(|| q.href(page - 1)),
         next_href: (page < pages).then(|| q.href(page + 1)),
         scoped: scope.is_some(),
+        can_view_models: me.access.allows(Capability::ViewModels),
     };
     render(&page_obj)
 }

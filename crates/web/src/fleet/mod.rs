@@ -7,6 +7,9 @@
 //! | `POST /fleet/devices/{serial}/incidents` | [`incident`] — 事故を登録 (with a spare swap) | ManageFleet |
 //! | `POST /fleet/devices/{serial}/repair` | [`repair`] — 修理完了（予備機に戻す） | ManageFleet |
 //! | `GET /fleet/search?q=` | [`search`] — counter search by serial or asset tag | ViewDevices |
+//! | `GET /fleet/models?alias=` | [`models`] — 機種と別名: models, groups, aliases; the add form | ViewModels |
+//! | `POST /fleet/models/aliases` | [`models`] — 別名を登録 | ManageModels |
+//! | `POST /fleet/models/aliases/remove` | [`models`] — 別名を削除 | ManageModels |
 //! | `GET /fleet/report?fiscal_year=R4` | [`report`] — the report page | ViewReports |
 //! | `GET /fleet/report.{csv,xlsx,json}?fiscal_year=R4` | [`report`] — downloads | ViewReports |
 //!
@@ -14,6 +17,7 @@
 
 pub mod incident;
 pub mod list;
+pub mod models;
 pub mod repair;
 pub mod report;
 pub mod search;
@@ -32,6 +36,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/fleet/devices/{serial}/incidents", post(incident::register))
         .route("/fleet/devices/{serial}/repair", post(repair::complete))
         .route("/fleet/search", get(search::search))
+        .route("/fleet/models", get(models::show))
+        .route("/fleet/models/aliases", post(models::add))
+        .route("/fleet/models/aliases/remove", post(models::remove))
         .route("/fleet/report", get(report::page))
         .route("/fleet/report.csv", get(report::csv))
         .route("/fleet/report.xlsx", get(report::xlsx))

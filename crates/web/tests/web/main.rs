@@ -10,6 +10,7 @@ mod browser;
 mod escalation;
 mod fleet;
 mod imports;
+mod models;
 pub mod plan;
 mod report;
 mod usage;
