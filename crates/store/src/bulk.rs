@@ -101,7 +101,12 @@ impl BulkTx {
     pub async fn begin(store: &Store) -> Result<Self> {
         Ok(match store.backend() {
             DbBackend::Postgres => BulkTx::Postgres(store.db.get_postgres_connection_pool().begin().await?),
-            DbBackend::Sqlite => BulkTx::Sqlite(store.db.get_sqlite_connection_pool().begin().await?),
+            // IMMEDIATE: take the write lock at the start (waiting up to the busy timeout), so a
+            // write committed by another connection between this transaction's first read and its
+            // first write cannot fail it with SQLITE_BUSY
+            DbBackend::Sqlite => {
+                BulkTx::Sqlite(store.db.get_sqlite_connection_pool().begin_with("BEGIN IMMEDIATE").await?)
+            }
             DbBackend::MySql => return Err(StoreError::Rule("MySQL には対応していません".into())),
         })
     }

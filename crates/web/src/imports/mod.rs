@@ -435,7 +435,7 @@ pub(crate) async fn show(State(state): State<AppState>, me: SignedIn, Path(id): 
         jobs::errors(&state.store, id, None)
             .await?
             .into_iter()
-            .filter(|e| e.column_label == "model" && e.expected.contains("機種"))
+            .filter(|e| e.column_label == "model" && e.expected.contains("別名として登録"))
             .map(|e| e.value)
             .chain(preview.warnings.iter().filter_map(|w| model_in_warning(w)))
             .collect::<std::collections::BTreeSet<_>>()
@@ -478,11 +478,11 @@ pub(crate) async fn show(State(state): State<AppState>, me: SignedIn, Path(id): 
     Ok(resp)
 }
 
-/// The model name of a device import's warning about a model the register does not know
-/// (`file:row:model: NAME — …`).
+/// The model name of a device import's warning about a model name the register does not know
+/// (`file:row:model: NAME — 登録済みの機種名・機種の別名ではありません…`).
 fn model_in_warning(w: &str) -> Option<String> {
     let e = gigaops_store::imports::ErrorLine::parse(w);
-    (e.column == "model" && !e.value.is_empty()).then_some(e.value)
+    (e.column == "model" && !e.value.is_empty() && e.expected.contains("別名ではありません")).then_some(e.value)
 }
 
 async fn acting_job(state: &AppState, me: &SignedIn, id: i64) -> AppResult<(import_run::Model, ImportKind)> {

@@ -5,7 +5,8 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`, `/usr/bin/chromedriver`;
 //! `CHROMEDRIVER` / `CHROMIUM` override the paths). Missing binaries fail the test: it never skips.
-//! Runs on SQLite only; the storage behaviour is covered on both backends by the other tests.
+//! The imports page runs on both databases; the other scenarios on SQLite only (their storage
+//! behaviour is covered on both backends by the other tests).
 
 use crate::app::{TestApp, BOARD, PASSWORD};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -339,5 +340,109 @@ async fn school_cases(b: &Client, base: &str) -> Result<(), fantoccini::error::C
     b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("case-history")).await?;
     let history = b.find(Locator::Id("case-history")).await?.text().await?;
     assert!(history.contains("新規対象者") && history.contains(crate::app::SCHOOL), "{history}");
+    Ok(())
+}
+
+/// Every file kind of `examples/` goes in through `/imports` in the browser, on both databases:
+/// choose the kind and the file, see the preview (format, column mapping, counts), confirm, see
+/// the progress or the result, and find each import in the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_file_goes_in_through_the_imports_page() {
+    for backend in gigaops_store::testing::BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        in_browser(&app, imports_scenario).await;
+    }
+}
+
+/// The status of the job page shown now (the page replaces itself every 2 s while it works).
+async fn job_status(b: &Client) -> String {
+    for _ in 0..50 {
+        if let Ok(e) = b.find(Locator::Id("job-status")).await {
+            if let Ok(Some(s)) = e.attr("data-status").await {
+                return s;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no job status on the page");
+}
+
+/// Waits until the job page shows a status other than previewing/running; returns it and whether
+/// the progress section was seen meanwhile.
+async fn job_settled(b: &Client) -> (String, bool) {
+    let mut saw_progress = false;
+    for _ in 0..900 {
+        let s = job_status(b).await;
+        if !matches!(s.as_str(), "previewing" | "running") {
+            return (s, saw_progress);
+        }
+        saw_progress |= b.find(Locator::Id("progress-rows")).await.is_ok();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the job did not finish");
+}
+
+async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&format!("{base}/imports")).await?;
+    b.find(Locator::Id("email")).await?.send_keys(BOARD).await?;
+    b.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
+    b.find(Locator::Css(".login-box button[type=submit]")).await?.click().await?;
+    b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("upload-form")).await?;
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").canonicalize().expect("examples");
+    // (kind, file, option field and value, rows, detected format contains, a mapped header)
+    let files: [(&str, &str, Option<(&str, &str)>, &str, &str, &str); 9] = [
+        ("schools", "maebashi-fy2022/schools-maebashi.csv", Some(("name_prefix", "前橋市立")), "73", "学校コード", "学校コード"),
+        ("devices", "maebashi-fy2022/inventory.csv", Some(("as_of", "2021-04-01")), "25704", "gigaops 標準形式", "serial_number"),
+        ("movements", "maebashi-fy2022/movements-fy2021.csv", None, "1", "端末の移動", "moved_on"),
+        ("incidents", "maebashi-fy2022/incidents-fy2021.csv", None, "217", "破損・故障・紛失", "occurred_on"),
+        ("incidents", "maebashi-fy2022/incidents-fy2022.csv", None, "243", "破損・故障・紛失", "occurred_on"),
+        ("lines", "maebashi-2022-usage/lines.csv", None, "24933", "LTE 回線", "line_id"),
+        ("usage", "maebashi-2022-usage/usage-2022-01.csv", None, "24933", "単位 GB", "usage_gb"),
+        ("plan", "sendai-r5/plan-r5.csv", None, "53", "資料4-1", "目標"),
+        ("plan", "chuo-r7-r11/schedule-r7-r11.csv", None, "78", "スケジュール", "開始"),
+    ];
+    let mut saw_progress = false;
+    for (kind, file, option, rows, format, header) in files {
+        b.goto(&format!("{base}/imports")).await?;
+        b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("upload-form")).await?;
+        b.find(Locator::Id("kind")).await?.select_by_value(kind).await?;
+        let path = examples.join(file);
+        b.find(Locator::Id("file")).await?.send_keys(&path.display().to_string()).await?;
+        if let Some((field, value)) = option {
+            let input = b.find(Locator::Id(field)).await?;
+            if field == "as_of" {
+                // a date input takes the date through a script (its keyboard entry is locale-dependent)
+                b.execute(
+                    "document.getElementById('as_of').value = arguments[0];",
+                    vec![serde_json::Value::String(value.into())],
+                )
+                .await?;
+            } else {
+                input.send_keys(value).await?;
+            }
+        }
+        b.find(Locator::Id("upload")).await?.click().await?;
+        let (status, progress) = job_settled(b).await;
+        saw_progress |= progress;
+        assert_eq!(status, "ready", "{file}: {}", b.source().await?);
+        let shown_format = b.find(Locator::Id("job-format")).await?.text().await?;
+        assert!(shown_format.contains(format), "{file}: format {shown_format}");
+        let mapping = b.find(Locator::Id("column-mapping")).await?.text().await?;
+        assert!(mapping.contains(header), "{file}: mapping {mapping}");
+        assert_eq!(b.find(Locator::Id("count-rows")).await?.text().await?, rows, "{file}: rows");
+        assert!(!b.find_all(Locator::Css("#sample-rows tbody tr")).await?.is_empty(), "{file}: first rows");
+        b.find(Locator::Id("confirm")).await?.click().await?;
+        let (status, progress) = job_settled(b).await;
+        saw_progress |= progress;
+        assert_eq!(status, "committed", "{file}: {}", b.source().await?);
+        assert_eq!(b.find(Locator::Id("count-rows")).await?.text().await?, rows, "{file}: imported rows");
+    }
+    assert!(saw_progress, "the progress of a long job was shown at least once");
+    b.goto(&format!("{base}/imports")).await?;
+    let history = b.find(Locator::Id("history")).await?.text().await?;
+    for (_, file, ..) in files {
+        let name = file.rsplit('/').next().expect("name");
+        assert!(history.contains(name), "history lists {name}: {history}");
+    }
     Ok(())
 }
