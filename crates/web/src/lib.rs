@@ -191,7 +191,8 @@ pub async fn router_with(store: Store, settings: Settings) -> anyhow::Result<(Ro
 
 async fn build(store: Store, settings: Settings) -> anyhow::Result<(Router, Sessions, AppState)> {
     let sessions = Sessions::for_store(&store).await?;
-    let jobs = imports::runner::ImportJobs::new(settings.upload_dir, settings.max_upload_bytes, settings.upload_keep_days);
+    let jobs =
+        imports::runner::ImportJobs::new(settings.upload_dir, settings.max_upload_bytes, settings.upload_keep_days);
     let state = AppState { store, smtp: settings.smtp, imports: std::sync::Arc::new(jobs) };
     let app = public_routes().merge(protected_routes());
     let router = match &sessions {

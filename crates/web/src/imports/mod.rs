@@ -158,7 +158,9 @@ fn multipart_error(e: MultipartError, limit: usize) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::TooLarge { limit }
     } else {
-        AppError::BadRequest("送信されたフォームを読み取れません。ページを読み込み直して、もう一度送ってください。".into())
+        AppError::BadRequest(
+            "送信されたフォームを読み取れません。ページを読み込み直して、もう一度送ってください。".into(),
+        )
     }
 }
 
@@ -501,7 +503,8 @@ pub(crate) async fn confirm(State(state): State<AppState>, me: SignedIn, Path(id
     if jobs::start(&state.store, m, id).await? {
         runner::spawn(&state, m, id, Mode::Commit);
     } else {
-        flash(&me.session, "この取り込みは確認済みの状態ではないため、取り込めません（すでに開始・取り消し済みです）").await?;
+        flash(&me.session, "この取り込みは確認済みの状態ではないため、取り込めません（すでに開始・取り消し済みです）")
+            .await?;
     }
     Ok(Redirect::to(&format!("/imports/{id}")).into_response())
 }

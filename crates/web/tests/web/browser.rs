@@ -388,11 +388,26 @@ async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::erro
     b.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
     b.find(Locator::Css(".login-box button[type=submit]")).await?.click().await?;
     b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("upload-form")).await?;
-    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").canonicalize().expect("examples");
+    let examples =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").canonicalize().expect("examples");
     // (kind, file, option field and value, rows, detected format contains, a mapped header)
     let files: [(&str, &str, Option<(&str, &str)>, &str, &str, &str); 9] = [
-        ("schools", "maebashi-fy2022/schools-maebashi.csv", Some(("name_prefix", "前橋市立")), "73", "学校コード", "学校コード"),
-        ("devices", "maebashi-fy2022/inventory.csv", Some(("as_of", "2021-04-01")), "25704", "gigaops 標準形式", "serial_number"),
+        (
+            "schools",
+            "maebashi-fy2022/schools-maebashi.csv",
+            Some(("name_prefix", "前橋市立")),
+            "73",
+            "学校コード",
+            "学校コード",
+        ),
+        (
+            "devices",
+            "maebashi-fy2022/inventory.csv",
+            Some(("as_of", "2021-04-01")),
+            "25704",
+            "gigaops 標準形式",
+            "serial_number",
+        ),
         ("movements", "maebashi-fy2022/movements-fy2021.csv", None, "1", "端末の移動", "moved_on"),
         ("incidents", "maebashi-fy2022/incidents-fy2021.csv", None, "217", "破損・故障・紛失", "occurred_on"),
         ("incidents", "maebashi-fy2022/incidents-fy2022.csv", None, "243", "破損・故障・紛失", "occurred_on"),

@@ -210,7 +210,8 @@ async fn a_school_user_marks_only_their_own_schools_notices_done() {
 async fn the_board_e_mails_the_schools_from_the_work_page_once_unless_resent() {
     for b in BACKENDS {
         let sink = SmtpSink::start().await;
-        let app = TestApp::spawn_with(b, gigaops_web::Settings { smtp: Some(sink.config()), ..Default::default() }).await;
+        let app =
+            TestApp::spawn_with(b, gigaops_web::Settings { smtp: Some(sink.config()), ..Default::default() }).await;
         load_usage_to_october(&app.store).await;
         let board = app.login(BOARD).await;
         let page = app.get(&board, "/usage/work?month=2022-10").await;

@@ -2,7 +2,7 @@
 //! confirm or cancel, the background job's state in the database, the history, roles and the bad
 //! inputs of the upload page, on both databases.
 
-use crate::app::{csrf_token, multipart, TestApp, Page, ADMIN, BOARD, MOMOI, SCHOOL, SUPPORT, VIEWER};
+use crate::app::{csrf_token, multipart, Page, TestApp, ADMIN, BOARD, MOMOI, SCHOOL, SUPPORT, VIEWER};
 use gigaops_store::testing::BACKENDS;
 use reqwest::{Client, StatusCode};
 
