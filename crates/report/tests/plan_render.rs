@@ -4,8 +4,8 @@
 
 use calamine::{open_workbook_from_rs, Reader, Xlsx};
 use gigaops_domain::FiscalYear;
-use gigaops_report::plan::{build, build_schedule};
 use gigaops_ingest::ImportKind;
+use gigaops_report::plan::{build, build_schedule};
 use gigaops_store::imports::{ImportOptions, ImportOutcome};
 use gigaops_store::testing::{self, fresh_store, BACKENDS};
 use gigaops_store::{municipalities, plan, Store};

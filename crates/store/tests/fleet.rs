@@ -27,7 +27,8 @@ async fn import_schools(store: &Store, m: i64, p: &Path, prefix: Option<&str>) -
 }
 
 async fn import_devices(store: &Store, m: i64, p: &Path, as_of: &str) -> Result<ImportOutcome, StoreError> {
-    testing::import(store, m, ImportKind::Devices, p, ImportOptions { as_of: Some(d(as_of)), ..Default::default() }).await
+    testing::import(store, m, ImportKind::Devices, p, ImportOptions { as_of: Some(d(as_of)), ..Default::default() })
+        .await
 }
 
 async fn import_incidents(store: &Store, m: i64, p: &Path) -> Result<ImportOutcome, StoreError> {

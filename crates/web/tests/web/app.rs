@@ -68,7 +68,9 @@ pub fn inventory_csv() -> String {
 pub async fn load_fixture(store: &Store) {
     let m = municipalities::ensure(store, "maebashi", "前橋市教育委員会（テスト）").await.expect("municipality");
     let prefixed = ImportOptions { name_prefix: Some("前橋市立".into()), ..Default::default() };
-    testing::import(store, m.id, ImportKind::Schools, &testdata("schools.csv"), prefixed).await.expect("import schools");
+    testing::import(store, m.id, ImportKind::Schools, &testdata("schools.csv"), prefixed)
+        .await
+        .expect("import schools");
 
     let dir = tempfile::tempdir().expect("temp dir");
     let inv = dir.path().join("inventory.csv");
