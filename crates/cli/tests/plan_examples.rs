@@ -21,7 +21,7 @@ async fn both_examples_import_and_render_through_the_cli() {
         let db = fresh_url(b).await;
         ok(&db, &["municipality", "add", "sendai", "仙台市教育委員会"]);
         let dry = ok(&db, &["import", "plan", SENDAI, "--dry-run"]);
-        assert!(dry.contains("53 行（新規 53・更新 0・変更なし 0） ※ 確認のみ"), "{dry}");
+        assert!(dry.contains("53 行（新規 53・更新 0・変更なし 0） ※ 確認のみのため書き込んでいません"), "{dry}");
         let out = ok(&db, &["import", "plan", SENDAI]);
         assert!(out.contains("53 行（新規 53・更新 0・変更なし 0）"), "{out}");
         let again = ok(&db, &["import", "plan", SENDAI]);

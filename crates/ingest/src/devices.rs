@@ -317,6 +317,24 @@ fn parse_row(c: &mut Cells<'_>, cols: &Columns, format: DeviceFormat) -> Result<
     }
 }
 
+impl crate::kind::PreviewRow for DeviceRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("serial_number", self.serial_number.clone()),
+            ("model", opt(&self.model)),
+            ("model_group", opt(&self.model_group)),
+            ("device_class", self.device_class.map(|c| c.label_ja().to_string()).unwrap_or_default()),
+            ("status", self.status.map(|s| s.label_ja().to_string()).unwrap_or_default()),
+            ("school_code", opt(&self.school_code)),
+            ("asset_tag", opt(&self.asset_tag)),
+            ("device_name", opt(&self.device_name)),
+            ("os_version", opt(&self.os_version)),
+            ("last_check_in", opt(&self.last_check_in)),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,23 +603,5 @@ mod tests {
             let r = read(&mut t).unwrap().next().unwrap().unwrap();
             prop_assert_eq!(r.serial_number, s.to_ascii_uppercase());
         }
-    }
-}
-
-impl crate::kind::PreviewRow for DeviceRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        use crate::kind::opt;
-        vec![
-            ("serial_number", self.serial_number.clone()),
-            ("model", opt(&self.model)),
-            ("model_group", opt(&self.model_group)),
-            ("device_class", self.device_class.map(|c| c.label_ja().to_string()).unwrap_or_default()),
-            ("status", self.status.map(|s| s.label_ja().to_string()).unwrap_or_default()),
-            ("school_code", opt(&self.school_code)),
-            ("asset_tag", opt(&self.asset_tag)),
-            ("device_name", opt(&self.device_name)),
-            ("os_version", opt(&self.os_version)),
-            ("last_check_in", opt(&self.last_check_in)),
-        ]
     }
 }

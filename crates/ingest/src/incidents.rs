@@ -138,6 +138,21 @@ fn parse_row(
     }
 }
 
+impl crate::kind::PreviewRow for IncidentRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("serial_number", self.serial_number.clone()),
+            ("occurred_on", self.occurred_on.to_string()),
+            ("kind", self.kind.label_ja().to_string()),
+            ("cause", opt(&self.cause)),
+            ("replacement_serial", opt(&self.replacement_serial)),
+            ("repaired_on", opt(&self.repaired_on)),
+            ("written_off_on", opt(&self.written_off_on)),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,20 +241,5 @@ mod tests {
                 if let Err(errs) = r { prop_assert!(!errs.is_empty()); }
             }
         }
-    }
-}
-
-impl crate::kind::PreviewRow for IncidentRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        use crate::kind::opt;
-        vec![
-            ("serial_number", self.serial_number.clone()),
-            ("occurred_on", self.occurred_on.to_string()),
-            ("kind", self.kind.label_ja().to_string()),
-            ("cause", opt(&self.cause)),
-            ("replacement_serial", opt(&self.replacement_serial)),
-            ("repaired_on", opt(&self.repaired_on)),
-            ("written_off_on", opt(&self.written_off_on)),
-        ]
     }
 }

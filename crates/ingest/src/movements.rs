@@ -95,6 +95,17 @@ fn parse_row(
     }
 }
 
+impl crate::kind::PreviewRow for MovementRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("serial_number", self.serial_number.clone()),
+            ("moved_on", self.moved_on.to_string()),
+            ("to_status", self.to_status.label_ja().to_string()),
+            ("to_school_code", crate::kind::opt(&self.to_school_code)),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,16 +171,5 @@ mod tests {
                 if let Err(errs) = r { prop_assert!(!errs.is_empty()); }
             }
         }
-    }
-}
-
-impl crate::kind::PreviewRow for MovementRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("serial_number", self.serial_number.clone()),
-            ("moved_on", self.moved_on.to_string()),
-            ("to_status", self.to_status.label_ja().to_string()),
-            ("to_school_code", crate::kind::opt(&self.to_school_code)),
-        ]
     }
 }

@@ -655,6 +655,32 @@ impl State {
     }
 }
 
+impl crate::kind::PreviewRow for EntryRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        let f = &self.fields;
+        vec![
+            ("fiscal_year", self.fiscal_year.label_ja()),
+            ("goal", self.goal.to_string()),
+            ("action", f.action.clone()),
+            ("status", f.status.map(|s| s.label_ja().to_string()).unwrap_or_default()),
+            ("due", f.due.clone()),
+            ("result", f.result.clone()),
+            ("grade", f.grade.as_str().to_string()),
+        ]
+    }
+}
+
+impl crate::kind::PreviewRow for BarRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("goal", self.goal.to_string()),
+            ("start", self.start.to_string()),
+            ("end", self.end.to_string()),
+            ("label", self.label.clone()),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -890,31 +916,5 @@ mod tests {
                 Err(ReadError::File(_)) => {}
             }
         }
-    }
-}
-
-impl crate::kind::PreviewRow for EntryRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        let f = &self.fields;
-        vec![
-            ("fiscal_year", self.fiscal_year.label_ja()),
-            ("goal", self.goal.to_string()),
-            ("action", f.action.clone()),
-            ("status", f.status.map(|s| s.label_ja().to_string()).unwrap_or_default()),
-            ("due", f.due.clone()),
-            ("result", f.result.clone()),
-            ("grade", f.grade.as_str().to_string()),
-        ]
-    }
-}
-
-impl crate::kind::PreviewRow for BarRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("goal", self.goal.to_string()),
-            ("start", self.start.to_string()),
-            ("end", self.end.to_string()),
-            ("label", self.label.clone()),
-        ]
     }
 }

@@ -208,6 +208,23 @@ pub fn link_branches(records: &[SchoolRecord]) -> Vec<Option<usize>> {
         .collect()
 }
 
+impl crate::kind::PreviewRow for SchoolRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("school_code", self.code.to_string()),
+            ("name", self.name.clone()),
+            ("kind", self.kind.clone()),
+            ("status", self.status.label_ja().to_string()),
+            ("prefecture_code", opt(&self.prefecture_code)),
+            ("address", opt(&self.address)),
+            ("postal_code", opt(&self.postal_code)),
+            ("closed_on", opt(&self.closed_on)),
+            ("successor_code", opt(&self.successor_code)),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,22 +419,5 @@ mod tests {
                 None => prop_assert!(rows[0].is_err()),
             }
         }
-    }
-}
-
-impl crate::kind::PreviewRow for SchoolRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        use crate::kind::opt;
-        vec![
-            ("school_code", self.code.to_string()),
-            ("name", self.name.clone()),
-            ("kind", self.kind.clone()),
-            ("status", self.status.label_ja().to_string()),
-            ("prefecture_code", opt(&self.prefecture_code)),
-            ("address", opt(&self.address)),
-            ("postal_code", opt(&self.postal_code)),
-            ("closed_on", opt(&self.closed_on)),
-            ("successor_code", opt(&self.successor_code)),
-        ]
     }
 }

@@ -439,6 +439,32 @@ pub fn read_policy(file: &str, text: &str) -> Result<gigaops_domain::usage::Esca
     Ok(p)
 }
 
+impl crate::kind::PreviewRow for LineRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        use crate::kind::opt;
+        vec![
+            ("line_id", self.line_id.clone()),
+            ("school_code", self.school_code.to_string()),
+            ("device_serial", opt(&self.device_serial)),
+            ("pupil_id", opt(&self.pupil_id)),
+            ("allowance_gb", gigaops_domain::usage::bytes_to_gb(self.allowance_bytes).to_string()),
+            ("active_from", self.active_from.to_string()),
+            ("active_to", opt(&self.active_to)),
+        ]
+    }
+}
+
+impl crate::kind::PreviewRow for UsageRecord {
+    fn preview(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("line_id", self.line_id.clone()),
+            ("month", self.month.to_string()),
+            ("date", crate::kind::opt(&self.day)),
+            ("usage_bytes", self.bytes.to_string()),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,31 +631,5 @@ mod tests {
             }
             let _ = month(&s);
         }
-    }
-}
-
-impl crate::kind::PreviewRow for LineRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        use crate::kind::opt;
-        vec![
-            ("line_id", self.line_id.clone()),
-            ("school_code", self.school_code.to_string()),
-            ("device_serial", opt(&self.device_serial)),
-            ("pupil_id", opt(&self.pupil_id)),
-            ("allowance_gb", gigaops_domain::usage::bytes_to_gb(self.allowance_bytes).to_string()),
-            ("active_from", self.active_from.to_string()),
-            ("active_to", opt(&self.active_to)),
-        ]
-    }
-}
-
-impl crate::kind::PreviewRow for UsageRecord {
-    fn preview(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("line_id", self.line_id.clone()),
-            ("month", self.month.to_string()),
-            ("date", crate::kind::opt(&self.day)),
-            ("usage_bytes", self.bytes.to_string()),
-        ]
     }
 }

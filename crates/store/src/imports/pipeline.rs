@@ -152,14 +152,11 @@ fn today_jst() -> NaiveDate {
 
 /// Wraps a reader's items so that the first [`SAMPLE_ROWS`] records are kept for the preview and
 /// the row count goes to `progress`.
-fn watched<'a, T: PreviewRow + 'a>(
+fn watched<'a, T: PreviewRow + Send + 'a>(
     items: impl Iterator<Item = std::result::Result<T, Vec<RowError>>> + Send + 'a,
     sample: &'a Mutex<Vec<Vec<(&'static str, String)>>>,
     progress: &'a Progress,
-) -> impl Iterator<Item = std::result::Result<T, Vec<RowError>>> + Send + 'a
-where
-    T: Send,
-{
+) -> impl Iterator<Item = std::result::Result<T, Vec<RowError>>> + Send + 'a {
     let mut n = 0u64;
     items.inspect(move |r| {
         n += 1;
