@@ -132,7 +132,11 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ImportCommand) -> Resul
             let reader = gigaops_ingest::devices::read(&mut t).map_err(|e| anyhow!("{e}"))?;
             eprintln!("{}: 形式 {}", src.file_name, reader.format().label_ja());
             let bar = progress(size / 100);
-            let out = fleet::devices::import(store, m.id, &src, reader, as_of, |n| bar.set_position(n)).await;
+            // rows are read and checked on a second thread while this one writes them
+            let out = gigaops_ingest::read_ahead(reader, |records| {
+                let import = fleet::devices::import(store, m.id, &src, records, as_of, |n| bar.set_position(n));
+                tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(import))
+            });
             bar.finish_and_clear();
             out?
         }

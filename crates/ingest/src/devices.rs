@@ -192,7 +192,7 @@ pub struct DeviceRecord {
 /// The rows of a device file, with the format they were read as.
 pub struct DeviceRows<'a> {
     format: DeviceFormat,
-    inner: Box<dyn Iterator<Item = Result<DeviceRecord, Vec<RowError>>> + 'a>,
+    inner: Box<dyn Iterator<Item = Result<DeviceRecord, Vec<RowError>>> + Send + 'a>,
 }
 
 impl DeviceRows<'_> {

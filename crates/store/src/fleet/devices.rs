@@ -2,7 +2,7 @@
 //! one transaction; idempotent by serial number (DESIGN.md §5).
 
 pub use crate::bulk::MAX_ERRORS;
-use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
+use crate::bulk::{refresh_statistics, BulkTx, Errors, Savepoint, V};
 use crate::imports::{ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
@@ -124,6 +124,138 @@ impl Lookup {
     }
 }
 
+/// Columns of a new device loaded straight into `device` (an empty table).
+const DEVICE_COLS: [&str; 12] = [
+    "municipality_id",
+    "serial_number",
+    "asset_tag",
+    "model_id",
+    "device_class",
+    "status",
+    "school_id",
+    "device_name",
+    "os_version",
+    "last_check_in",
+    "registered_on",
+    "status_since",
+];
+
+/// A new device's [`DEVICE_COLS`] from its staging cells ([`STAGING_COLS`], resolved by
+/// [`Lookup`]): class learner and status deployed unless given, registered on the as-of date.
+fn device_row(municipality_id: i64, cells: Vec<Option<String>>, as_of: NaiveDate) -> [V; 12] {
+    let [_row, serial, model_id, class, status, school_id, asset_tag, name, os, last]: [Option<String>; 10] =
+        cells.try_into().unwrap_or_else(|_| Default::default());
+    [
+        V::I(municipality_id),
+        V::T(serial),
+        V::T(asset_tag),
+        V::T(model_id),
+        V::T(class.or_else(|| Some("learner".into()))),
+        V::T(status.or_else(|| Some("deployed".into()))),
+        V::T(school_id),
+        V::T(name),
+        V::T(os),
+        V::T(last),
+        V::D(Some(as_of)),
+        V::D(Some(as_of)),
+    ]
+}
+
+/// [`DEVICE_COLS`] with the id first (PostgreSQL: ids taken from the sequence by the import).
+const DEVICE_ID_COLS: [&str; 13] = [
+    "id",
+    "municipality_id",
+    "serial_number",
+    "asset_tag",
+    "model_id",
+    "device_class",
+    "status",
+    "school_id",
+    "device_name",
+    "os_version",
+    "last_check_in",
+    "registered_on",
+    "status_since",
+];
+
+/// Columns of a new device's first state.
+const STATE_COLS: [&str; 9] = [
+    "municipality_id",
+    "device_id",
+    "effective_on",
+    "status",
+    "prev_status",
+    "school_id",
+    "reason",
+    "recorded_by",
+    "recorded_at",
+];
+
+/// The first states of the devices loaded straight into `device` ([`STATE_COLS`]): the inventory
+/// state on the as-of date, all recorded at the same time.
+struct StateRows {
+    municipality_id: i64,
+    as_of: NaiveDate,
+    who: Option<String>,
+    at: std::sync::Arc<str>,
+    reason: std::sync::Arc<str>,
+}
+
+impl StateRows {
+    fn new(municipality_id: i64, as_of: NaiveDate, who: Option<String>) -> Self {
+        let at = chrono::Utc::now().to_rfc3339().into();
+        StateRows { municipality_id, as_of, who, at, reason: "inventory".into() }
+    }
+
+    /// The state of device `id` whose [`DEVICE_COLS`] are `device`.
+    fn row(&self, id: i64, device: &[V; 12]) -> [V; 9] {
+        [
+            V::I(self.municipality_id),
+            V::I(id),
+            V::D(Some(self.as_of)),
+            device[5].clone(),
+            V::T(None),
+            device[6].clone(),
+            V::S(self.reason.clone()),
+            V::T(self.who.clone()),
+            V::S(self.at.clone()),
+        ]
+    }
+}
+
+fn new_needs_model(file: &str, r: &DeviceRecord) -> String {
+    format!("{file}:{}:model: {} — 新しい端末には機種（model）が必要です", r.row, r.serial_number)
+}
+
+/// The file rows of the devices loaded straight into `device`, in load order (the order of their
+/// ids): kept as the points where the row stops following the load index (rows with errors, blank
+/// rows), so a few entries for any file size.
+#[derive(Default)]
+struct LoadOrder {
+    /// (load index from 1, file row) where a run of consecutive rows starts.
+    runs: Vec<(u64, usize)>,
+    loaded: u64,
+}
+
+impl LoadOrder {
+    fn push(&mut self, row: usize) {
+        self.loaded += 1;
+        match self.runs.last() {
+            Some(&(i, r)) if r as u64 + (self.loaded - i) == row as u64 => {}
+            _ => self.runs.push((self.loaded, row)),
+        }
+    }
+
+    /// The file row of the `i`-th device loaded (from 1).
+    fn row(&self, i: u64) -> usize {
+        let k = self.runs.partition_point(|(at, _)| *at <= i);
+        match k.checked_sub(1).map(|k| self.runs[k]) {
+            Some((at, r)) => r + (i - at) as usize,
+            None => 0,
+        }
+    }
+}
+
 /// Imports devices. `records` is the reader's stream; `as_of` is the inventory's date (the date of
 /// the initial state of new devices and of status/school changes of known ones).
 ///
@@ -150,64 +282,174 @@ pub async fn import(
     let mut tx = BulkTx::begin(store).await?;
     let pg = tx.is_postgres();
     let date_type = if pg { "DATE" } else { "TEXT" };
-    tx.temp_table(
-        "staging_device",
-        &format!(
-            "row_no BIGINT, serial TEXT, model_id BIGINT, device_class TEXT, \
-             status TEXT, school_id BIGINT, asset_tag TEXT, device_name TEXT, os_version TEXT, \
-             last_check_in {date_type}, device_id BIGINT, cur_status TEXT, cur_school BIGINT, cur_since {date_type}, \
-             new_status TEXT, new_school BIGINT, changes_state INTEGER NOT NULL DEFAULT 0, \
-             changes_attr INTEGER NOT NULL DEFAULT 0"
-        ),
-    )
-    .await?;
     let m = V::I(municipality_id);
     // An empty register (the first inventory) needs no matching against existing devices.
     let register_empty =
         tx.rows("SELECT id FROM device WHERE municipality_id = $1 LIMIT 1", std::slice::from_ref(&m)).await?.is_empty();
     let mut lookup = Lookup::load(&mut tx, municipality_id).await?;
 
+    // The first inventory of an empty `device` table goes straight into `device`, its secondary
+    // indexes dropped for the load and built again afterwards (the unique serial index is the
+    // duplicate check); otherwise rows are staged and compared with the register set-based.
+    let direct = register_empty && tx.table_empty("device").await?;
     let mut errors = Errors::default();
-    let mut batch: Vec<V> = Vec::with_capacity(CHUNK * STAGING_COLS.len());
     let mut rows: u64 = 0;
-    for rec in records {
-        rows += 1;
-        match rec {
-            Ok(r) => match lookup.cells(&mut tx, municipality_id, file, &r).await? {
-                Ok(_) if r.model.is_none() && register_empty => errors.push(
-                    r.row,
-                    format!("{file}:{}:model: {} — 新しい端末には機種（model）が必要です", r.row, r.serial_number),
-                ),
-                Ok(cells) => batch.extend(cells.into_iter().map(V::T)),
-                Err(lines) => lines.into_iter().for_each(|l| errors.push(r.row, l)),
-            },
-            Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
+    let mut loaded: i64 = 0;
+    // the first states of an empty `device_state`: its indexes are built once the rows are in
+    let mut state_indexes = Vec::new();
+    if direct {
+        let indexes = tx.drop_indexes("device").await?;
+        if tx.table_empty("device_state").await? {
+            state_indexes = tx.drop_indexes("device_state").await?;
         }
-        if batch.len() >= CHUNK * STAGING_COLS.len() {
-            // valid rows are staged even after an error, so that duplicates among them are reported too
-            tx.load("staging_device", &STAGING_COLS, &batch).await?;
-            batch.clear();
-            progress(rows);
+        lap("indexes dropped");
+        // PostgreSQL: the ids are taken here (the table is locked by the dropped indexes), so each
+        // chunk's first states go in by `COPY` too, not by a slower `INSERT … SELECT` afterwards.
+        let mut next_id = None;
+        let (device_cols, state_rows): (&[&str], Option<StateRows>) = if pg {
+            let seq = "pg_get_serial_sequence('device', 'id')";
+            next_id = tx.rows(&format!("SELECT nextval({seq})"), &[]).await?[0][0].parse::<i64>().ok();
+            (&DEVICE_ID_COLS, Some(StateRows::new(municipality_id, as_of, src.imported_by.clone())))
+        } else {
+            (&DEVICE_COLS, None)
+        };
+        let first_id = next_id;
+        let mut order = LoadOrder::default();
+        let mut batch: Vec<V> = Vec::with_capacity(CHUNK * device_cols.len());
+        let mut states: Vec<V> = Vec::new();
+        for rec in records {
+            rows += 1;
+            match rec {
+                Ok(r) => match lookup.cells(&mut tx, municipality_id, file, &r).await? {
+                    Ok(_) if r.model.is_none() => errors.push(r.row, new_needs_model(file, &r)),
+                    Ok(cells) => {
+                        order.push(r.row);
+                        loaded += 1;
+                        let row = device_row(municipality_id, cells, as_of);
+                        if let (Some(id), Some(st)) = (next_id.as_mut(), &state_rows) {
+                            batch.push(V::I(*id));
+                            states.extend(st.row(*id, &row));
+                            *id += 1;
+                        }
+                        batch.extend(row);
+                    }
+                    Err(lines) => lines.into_iter().for_each(|l| errors.push(r.row, l)),
+                },
+                Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
+            }
+            if batch.len() >= CHUNK * device_cols.len() {
+                // valid rows are loaded even after an error, so that duplicates among them are reported too
+                tx.load("device", device_cols, &batch).await?;
+                batch.clear();
+                if errors.is_empty() {
+                    tx.load("device_state", &STATE_COLS, &states).await?;
+                }
+                states.clear();
+                progress(rows);
+            }
         }
-    }
-    tx.load("staging_device", &STAGING_COLS, &batch).await?;
-    progress(rows);
-    lap("staging loaded");
-    tx.exec("CREATE INDEX ix_staging_device_serial ON staging_device (serial)", &[]).await?;
-    for r in tx
-        .rows(
-            "SELECT s.row_no, s.serial, f.first_row FROM staging_device s JOIN \
-             (SELECT serial, MIN(row_no) AS first_row FROM staging_device GROUP BY serial HAVING COUNT(*) > 1) f \
-             ON f.serial = s.serial WHERE s.row_no > f.first_row ORDER BY s.row_no",
-            &[],
+        tx.load("device", device_cols, &batch).await?;
+        if errors.is_empty() {
+            tx.load("device_state", &STATE_COLS, &states).await?;
+        }
+        if let (Some(first), Some(next)) = (first_id, next_id) {
+            if next > first {
+                tx.exec("SELECT setval(pg_get_serial_sequence('device', 'id'), $1)", &[V::I(next - 1)]).await?;
+            }
+        }
+        progress(rows);
+        lap("devices loaded");
+        // duplicates: the unique index fails to build; the listing names the rows
+        let mut duplicates = !errors.is_empty();
+        if !duplicates {
+            tx.savepoint(Savepoint::Set, "device_indexes").await?;
+            match tx.create_indexes(&indexes).await {
+                Ok(()) => tx.savepoint(Savepoint::Release, "device_indexes").await?,
+                Err(e) => {
+                    tx.savepoint(Savepoint::RollBack, "device_indexes").await?;
+                    duplicates = true;
+                    tracing::debug!(error = %e, "device indexes not built");
+                }
+            }
+        }
+        if duplicates {
+            for r in tx
+                .rows(
+                    "WITH n AS (SELECT serial_number, ROW_NUMBER() OVER (ORDER BY id) AS i FROM device \
+                     WHERE municipality_id = $1), \
+                     f AS (SELECT serial_number, MIN(i) AS first_i FROM n GROUP BY serial_number HAVING COUNT(*) > 1) \
+                     SELECT n.i, n.serial_number, f.first_i FROM n JOIN f ON f.serial_number = n.serial_number \
+                     WHERE n.i > f.first_i ORDER BY n.i",
+                    std::slice::from_ref(&m),
+                )
+                .await?
+            {
+                let (i, first) = (r[0].parse().unwrap_or(0), r[2].parse().unwrap_or(0));
+                let row = order.row(i);
+                errors.push(
+                    row,
+                    format!(
+                        "{file}:{row}:serial_number: {} — 重複しないシリアル番号（{}行目と同じです）",
+                        r[1],
+                        order.row(first)
+                    ),
+                );
+            }
+            if errors.is_empty() {
+                // the index failed for another reason: build it again to get the database's error
+                tx.create_indexes(&indexes).await?;
+            }
+        }
+        lap("device indexes built");
+    } else {
+        tx.temp_table(
+            "staging_device",
+            &format!(
+                "row_no BIGINT, serial TEXT, model_id BIGINT, device_class TEXT, \
+                 status TEXT, school_id BIGINT, asset_tag TEXT, device_name TEXT, os_version TEXT, \
+                 last_check_in {date_type}, device_id BIGINT, cur_status TEXT, cur_school BIGINT, cur_since {date_type}, \
+                 new_status TEXT, new_school BIGINT, changes_state INTEGER NOT NULL DEFAULT 0, \
+                 changes_attr INTEGER NOT NULL DEFAULT 0"
+            ),
         )
-        .await?
-    {
-        let row: usize = r[0].parse().unwrap_or(0);
-        errors.push(
-            row,
-            format!("{file}:{row}:serial_number: {} — 重複しないシリアル番号（{}行目と同じです）", r[1], r[2]),
-        );
+        .await?;
+        let mut batch: Vec<V> = Vec::with_capacity(CHUNK * STAGING_COLS.len());
+        for rec in records {
+            rows += 1;
+            match rec {
+                Ok(r) => match lookup.cells(&mut tx, municipality_id, file, &r).await? {
+                    Ok(_) if r.model.is_none() && register_empty => errors.push(r.row, new_needs_model(file, &r)),
+                    Ok(cells) => batch.extend(cells.into_iter().map(V::T)),
+                    Err(lines) => lines.into_iter().for_each(|l| errors.push(r.row, l)),
+                },
+                Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
+            }
+            if batch.len() >= CHUNK * STAGING_COLS.len() {
+                // valid rows are staged even after an error, so that duplicates among them are reported too
+                tx.load("staging_device", &STAGING_COLS, &batch).await?;
+                batch.clear();
+                progress(rows);
+            }
+        }
+        tx.load("staging_device", &STAGING_COLS, &batch).await?;
+        progress(rows);
+        lap("staging loaded");
+        tx.exec("CREATE INDEX ix_staging_device_serial ON staging_device (serial)", &[]).await?;
+        for r in tx
+            .rows(
+                "SELECT s.row_no, s.serial, f.first_row FROM staging_device s JOIN \
+                 (SELECT serial, MIN(row_no) AS first_row FROM staging_device GROUP BY serial HAVING COUNT(*) > 1) f \
+                 ON f.serial = s.serial WHERE s.row_no > f.first_row ORDER BY s.row_no",
+                &[],
+            )
+            .await?
+        {
+            let row: usize = r[0].parse().unwrap_or(0);
+            errors.push(
+                row,
+                format!("{file}:{row}:serial_number: {} — 重複しないシリアル番号（{}行目と同じです）", r[1], r[2]),
+            );
+        }
     }
     if !errors.is_empty() {
         tx.rollback().await?;
@@ -267,15 +509,18 @@ pub async fn import(
         }
     }
     lap("compared with the register");
-    let counts = tx
-        .rows(
-            "SELECT COUNT(*), \
-             COALESCE(SUM(CASE WHEN device_id IS NULL THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN device_id IS NOT NULL AND (changes_state = 1 OR changes_attr = 1) THEN 1 ELSE 0 END), 0) \
-             FROM staging_device",
-            &[],
-        )
-        .await?;
+    let counts = if direct {
+        vec![vec![loaded.to_string(), loaded.to_string(), "0".to_string()]]
+    } else {
+        tx.rows(
+                "SELECT COUNT(*), \
+                 COALESCE(SUM(CASE WHEN device_id IS NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN device_id IS NOT NULL AND (changes_state = 1 OR changes_attr = 1) THEN 1 ELSE 0 END), 0) \
+                 FROM staging_device",
+                &[],
+            )
+            .await?
+    };
     let c = |i: usize| counts[0][i].parse::<i64>().unwrap_or(0);
     let out = ImportOutcome {
         kind: "devices".into(),
@@ -298,7 +543,8 @@ pub async fn import(
     lap("counted");
     let who = V::T(src.imported_by.clone());
     let day = V::D(Some(as_of));
-    tx.exec(
+    if !direct {
+        tx.exec(
         "INSERT INTO device (municipality_id, serial_number, asset_tag, model_id, device_class, status, school_id, \
          device_name, os_version, last_check_in, registered_on, status_since) \
          SELECT $1, serial, asset_tag, model_id, COALESCE(device_class, 'learner'), COALESCE(status, 'deployed'), \
@@ -307,7 +553,8 @@ pub async fn import(
         &[m.clone(), day.clone()],
     )
     .await?;
-    lap("devices inserted");
+        lap("devices inserted");
+    }
     let new_devices = if register_empty {
         "SELECT $1, d.id, $2, d.status, NULL, d.school_id, 'inventory', $3, $4 FROM device d WHERE d.municipality_id = $1"
     } else {
@@ -315,14 +562,17 @@ pub async fn import(
          FROM staging_device s JOIN device d ON d.municipality_id = $1 AND d.serial_number = s.serial \
          WHERE s.device_id IS NULL"
     };
-    tx.exec(
-        &format!(
-            "INSERT INTO device_state (municipality_id, device_id, effective_on, status, prev_status, school_id, \
-             reason, recorded_by, recorded_at) {new_devices}"
-        ),
-        &[m.clone(), day.clone(), who.clone(), V::Now],
-    )
-    .await?;
+    if !(direct && pg) {
+        tx.exec(
+            &format!(
+                "INSERT INTO device_state (municipality_id, device_id, effective_on, status, prev_status, school_id, \
+                 reason, recorded_by, recorded_at) {new_devices}"
+            ),
+            &[m.clone(), day.clone(), who.clone(), V::Now],
+        )
+        .await?;
+    }
+    tx.create_indexes(&state_indexes).await?;
     lap("states inserted");
     if !register_empty {
         tx.exec(
