@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 PG="${GIGAOPS_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 export GIGAOPS_LOG="${GIGAOPS_LOG:-warn}"
+BACKENDS="${GIGAOPS_BENCH_BACKENDS:-sqlite postgres}"   # e.g. GIGAOPS_BENCH_BACKENDS=postgres
 out=bench-out
 mkdir -p "$out"
 target="${CARGO_TARGET_DIR:-target}"
@@ -37,6 +38,7 @@ measure() { # backend, label, command…
 }
 
 # SQLite: the raw loader first, then gigaops into an empty register, then the same file again
+if [[ " $BACKENDS " == *" sqlite "* ]]; then
 rm -f "$out/bench.db" "$out/bench.db-wal" "$out/bench.db-shm" "$out/raw.db"
 printf 'CREATE TABLE device (serial_number TEXT PRIMARY KEY, model TEXT, model_group TEXT, device_class TEXT, status TEXT, school_code TEXT, asset_tag TEXT);\n' > "$out/raw.sql"
 sqlite3 "$out/raw.db" < "$out/raw.sql"
@@ -45,8 +47,10 @@ db="sqlite://$out/bench.db?mode=rwc"
 $bin --database-url "$db" import schools "$schools" > /dev/null
 measure SQLite "gigaops import devices" $bin --database-url "$db" import devices "$csv" --as-of 2024-04-01
 measure SQLite "re-import, all unchanged" $bin --database-url "$db" import devices "$csv" --as-of 2024-04-01
+fi
 
 # PostgreSQL: the same
+if [[ " $BACKENDS " == *" postgres "* ]]; then
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gigaops_bench" -qc "CREATE DATABASE gigaops_bench"
 pdb="$PG/gigaops_bench"
 psql "$pdb" -qc "CREATE TABLE raw_device (serial_number TEXT PRIMARY KEY, model TEXT, model_group TEXT, device_class TEXT, status TEXT, school_code TEXT, asset_tag TEXT)"
@@ -54,6 +58,7 @@ measure PostgreSQL "raw loader: psql \\copy" psql "$pdb" -qc "\\copy raw_device 
 $bin --database-url "$pdb" import schools "$schools" > /dev/null
 measure PostgreSQL "gigaops import devices" $bin --database-url "$pdb" import devices "$csv" --as-of 2024-04-01
 measure PostgreSQL "re-import, all unchanged" $bin --database-url "$pdb" import devices "$csv" --as-of 2024-04-01
+fi
 
 echo
 echo "| backend | run ($N rows) | time | rows/s | peak RSS | speed ÷ raw loader |"

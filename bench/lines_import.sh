@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 N="${1:-9500000}"
 PG="${GIGAOPS_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 export GIGAOPS_LOG="${GIGAOPS_LOG:-warn}"
+BACKENDS="${GIGAOPS_BENCH_BACKENDS:-sqlite postgres}"   # e.g. GIGAOPS_BENCH_BACKENDS=postgres
 out=bench-out
 mkdir -p "$out"
 target="${CARGO_TARGET_DIR:-target}"
@@ -36,6 +37,7 @@ measure() { # backend, label, command…
 }
 
 # SQLite
+if [[ " $BACKENDS " == *" sqlite "* ]]; then
 rm -f "$out"/lines.db* "$out/raw-lines.db"
 sqlite3 "$out/raw-lines.db" "CREATE TABLE line (line_id TEXT PRIMARY KEY, school_code TEXT, allowance_gb REAL, active_from TEXT);"
 measure SQLite "raw loader: sqlite3 .import" sqlite3 "$out/raw-lines.db" -cmd ".mode csv" ".import --skip 1 $lines line"
@@ -43,8 +45,10 @@ db="sqlite://$out/lines.db?mode=rwc"
 $bin --database-url "$db" import schools "$schools" > /dev/null
 measure SQLite "gigaops import lines" $bin --database-url "$db" import lines "$lines"
 measure SQLite "re-import, all unchanged" $bin --database-url "$db" import lines "$lines"
+fi
 
 # PostgreSQL
+if [[ " $BACKENDS " == *" postgres "* ]]; then
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS gigaops_bench_lines" -qc "CREATE DATABASE gigaops_bench_lines"
 pdb="$PG/gigaops_bench_lines"
 psql "$pdb" -qc "CREATE TABLE raw_line (line_id TEXT PRIMARY KEY, school_code TEXT, allowance_gb NUMERIC, active_from DATE)"
@@ -52,6 +56,7 @@ measure PostgreSQL "raw loader: psql \\copy" psql "$pdb" -qc "\\copy raw_line FR
 $bin --database-url "$pdb" import schools "$schools" > /dev/null
 measure PostgreSQL "gigaops import lines" $bin --database-url "$pdb" import lines "$lines"
 measure PostgreSQL "re-import, all unchanged" $bin --database-url "$pdb" import lines "$lines"
+fi
 
 echo
 echo "| backend | run ($N lines) | time | rows/s | peak RSS | speed ÷ raw loader |"

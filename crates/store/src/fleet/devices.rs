@@ -513,13 +513,13 @@ pub async fn import(
         vec![vec![loaded.to_string(), loaded.to_string(), "0".to_string()]]
     } else {
         tx.rows(
-                "SELECT COUNT(*), \
-                 COALESCE(SUM(CASE WHEN device_id IS NULL THEN 1 ELSE 0 END), 0), \
-                 COALESCE(SUM(CASE WHEN device_id IS NOT NULL AND (changes_state = 1 OR changes_attr = 1) THEN 1 ELSE 0 END), 0) \
-                 FROM staging_device",
-                &[],
-            )
-            .await?
+            "SELECT COUNT(*), \
+             COALESCE(SUM(CASE WHEN device_id IS NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN device_id IS NOT NULL AND (changes_state = 1 OR changes_attr = 1) THEN 1 ELSE 0 END), 0) \
+             FROM staging_device",
+            &[],
+        )
+        .await?
     };
     let c = |i: usize| counts[0][i].parse::<i64>().unwrap_or(0);
     let out = ImportOutcome {
@@ -545,14 +545,14 @@ pub async fn import(
     let day = V::D(Some(as_of));
     if !direct {
         tx.exec(
-        "INSERT INTO device (municipality_id, serial_number, asset_tag, model_id, device_class, status, school_id, \
-         device_name, os_version, last_check_in, registered_on, status_since) \
-         SELECT $1, serial, asset_tag, model_id, COALESCE(device_class, 'learner'), COALESCE(status, 'deployed'), \
-         school_id, device_name, os_version, last_check_in, $2, $2 FROM staging_device WHERE device_id IS NULL \
-         ORDER BY row_no",
-        &[m.clone(), day.clone()],
-    )
-    .await?;
+            "INSERT INTO device (municipality_id, serial_number, asset_tag, model_id, device_class, status, school_id, \
+             device_name, os_version, last_check_in, registered_on, status_since) \
+             SELECT $1, serial, asset_tag, model_id, COALESCE(device_class, 'learner'), COALESCE(status, 'deployed'), \
+             school_id, device_name, os_version, last_check_in, $2, $2 FROM staging_device WHERE device_id IS NULL \
+             ORDER BY row_no",
+            &[m.clone(), day.clone()],
+        )
+        .await?;
         lap("devices inserted");
     }
     let new_devices = if register_empty {
