@@ -32,8 +32,8 @@ measure() { # backend, label, command…
   /usr/bin/time -f "%M" -o "$out/rss" "$@" > "$log" 2>&1 || { cat "$log"; exit 1; }
   t1=$(date +%s.%N)
   rss=$(tail -1 "$out/rss")
-  awk -v b="$backend" -v l="$label" -v n="$N" -v a="$t0" -v e="$t1" -v r="$rss" 'BEGIN {
-    s = e - a; printf "%-10s %-36s %8.2f s %10.0f rows/s  peak RSS %7.1f MiB\n", b, l, s, n / s, r / 1024 }'
+  L="$label" awk -v b="$backend" -v n="$N" -v a="$t0" -v e="$t1" -v r="$rss" 'BEGIN {
+    s = e - a; l = ENVIRON["L"]; printf "%-10s %-36s %8.2f s %10.0f rows/s  peak RSS %7.1f MiB\n", b, l, s, n / s, r / 1024 }'
   printf '%s\t%s\t%s\t%s\n' "$backend" "$label" "$(awk -v a="$t0" -v e="$t1" 'BEGIN { print e - a }')" "$rss" >> "$results"
 }
 
