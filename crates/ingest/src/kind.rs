@@ -199,7 +199,7 @@ impl ImportKind {
             .into_iter()
             .map(|k| (k.column_map(&t, &[]).iter().filter(|c| c.field.is_some()).count(), k))
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         match scored.as_slice() {
             [(best, k), (second, _), ..] if *best >= 2 && best > second => Some(*k),
             _ => None,

@@ -242,6 +242,18 @@ impl BulkTx {
         Ok(())
     }
 
+    /// Runs `SAVEPOINT name`, `RELEASE SAVEPOINT name` or `ROLLBACK TO SAVEPOINT name`: after a
+    /// failed statement inside a savepoint the transaction goes on (PostgreSQL aborts it otherwise).
+    pub async fn savepoint(&mut self, action: Savepoint, name: &str) -> Result<()> {
+        let verb = match action {
+            Savepoint::Set => "SAVEPOINT",
+            Savepoint::Release => "RELEASE SAVEPOINT",
+            Savepoint::RollBack => "ROLLBACK TO SAVEPOINT",
+        };
+        self.exec(&format!("{verb} {name}"), &[]).await?;
+        Ok(())
+    }
+
     /// Opens a [`Loader`] appending rows to `table(columns)`. While it is open the transaction is
     /// its own: finish it before the next statement. Errors: the database's (e.g. no such table).
     pub async fn loader<'t>(&'t mut self, table: &str, columns: &[&str]) -> Result<Loader<'t>> {
@@ -298,6 +310,14 @@ impl BulkTx {
         }
         Ok(())
     }
+}
+
+/// What [`BulkTx::savepoint`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Savepoint {
+    Set,
+    Release,
+    RollBack,
 }
 
 /// Bound parameters per SQLite multi-row INSERT (the limit is 32,766).

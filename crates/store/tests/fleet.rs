@@ -49,6 +49,18 @@ async fn status_of(store: &Store, serial: &str) -> (String, Option<i64>) {
     (dv.status, dv.school_id)
 }
 
+/// Indexes of `table`, its primary key included.
+async fn index_count(store: &Store, table: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let sql = match store.backend() {
+        sea_orm::DbBackend::Postgres => format!("SELECT COUNT(*) AS n FROM pg_indexes WHERE tablename = '{table}'"),
+        // the rowid primary key has no index entry
+        _ => format!("SELECT COUNT(*) + 1 AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}'"),
+    };
+    let row = store.db.query_one(Statement::from_string(store.backend(), sql)).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
 async fn device_count(store: &Store) -> u64 {
     device::Entity::find().count(&store.db).await.unwrap()
 }
@@ -120,6 +132,25 @@ A3,UnknownPad,,learner,deployed,B110210000017,
         assert!(lines[0].starts_with("unknown.csv:2:school_code: B999999999999 — "), "{lines:?}");
         assert!(lines[1].starts_with("unknown.csv:3:model: UnknownPad — "), "{lines:?}");
         assert_eq!(device_count(&store).await, 0);
+        // only repeated serials (after a blank row, and a new model in between): their rows are named
+        let twice = write(
+            &dir,
+            "twice.csv",
+            "serial_number,model,model_group,device_class,status,school_code,asset_tag
+B1,iPad,iPad（小中）,learner,deployed,B110210000017,
+B2,iPad,iPad（小中）,learner,deployed,B110210000017,
+,,,,,,
+B3,Pad2,iPad（小中）,learner,deployed,B110210000017,
+B1,iPad,iPad（小中）,learner,spare,,
+B3,iPad,iPad（小中）,learner,spare,,
+",
+        );
+        let err = import_devices(&store, m, &twice, "2021-04-01").await.unwrap_err();
+        let StoreError::Rows(lines) = err else { panic!("row errors expected") };
+        assert_eq!(lines.len(), 2, "{b:?} {lines:?}");
+        assert!(lines[0].starts_with("twice.csv:6:serial_number: B1 — 重複しないシリアル番号（2行目"), "{lines:?}");
+        assert!(lines[1].starts_with("twice.csv:7:serial_number: B3 — 重複しないシリアル番号（5行目"), "{lines:?}");
+        assert_eq!(device_count(&store).await, 0);
 
         let inv = write(&dir, "inventory.csv", INVENTORY);
         let as_of = ImportOptions { as_of: Some(d("2021-04-01")), ..Default::default() };
@@ -128,6 +159,9 @@ A3,UnknownPad,,learner,deployed,B110210000017,
         assert_eq!(device_count(&store).await, 0, "dry run writes nothing");
         let first = import_devices(&store, m, &inv, "2021-04-01").await.unwrap();
         assert_eq!((first.rows, first.inserted, first.updated, first.unchanged), (5, 5, 0, 0), "{b:?}");
+        // the first inventory is loaded with the indexes dropped: they are all back
+        assert_eq!(index_count(&store, "device").await, 5, "{b:?}");
+        assert_eq!(index_count(&store, "device_state").await, 3, "{b:?}");
         let again = import_devices(&store, m, &inv, "2021-04-01").await.unwrap();
         assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 5), "{b:?}");
         assert_eq!(device_state::Entity::find().count(&store.db).await.unwrap(), 5, "one inventory state each");

@@ -68,6 +68,16 @@ async fn lines_import_is_checked_and_idempotent_and_capacity_counts_active_lines
         let bad2 = write(&dir, "bad2.csv", "line_id,school_code,active_from\n07000000002,B110210000999,2022-05-01\n");
         let e = lines(&store, m, &bad2).await.unwrap_err().to_string();
         assert!(e.contains("bad2.csv:2:school_code: B110210000999 — 登録済みの学校コード"), "{b:?} {e}");
+        // a line id given twice is found by the store, alone or next to another bad row
+        let twice = "line_id,school_code,active_from,active_to\n07000000001,B110210000017,2022-05-01,\n\
+                     070-0000-0001,B110210000017,2022-05-01,\n";
+        let dup = write(&dir, "dup.csv", twice);
+        let e = lines(&store, m, &dup).await.unwrap_err().to_string();
+        assert!(e.contains("dup.csv:3:line_id: 07000000001 — 重複しない回線番号（2行目と同じです）"), "{b:?} {e}");
+        let dup2 = write(&dir, "dup2.csv", &format!("{twice}07000000002,B110210000017,2022-05-01,2022-04-30\n"));
+        let e = lines(&store, m, &dup2).await.unwrap_err().to_string();
+        assert!(e.contains("dup2.csv:3:line_id: 07000000001 — 重複しない回線番号（2行目と同じです）"), "{b:?} {e}");
+        assert!(e.contains("dup2.csv:4:active_to: 2022-04-30"), "{b:?} {e}");
 
         let p = write(&dir, "lines.csv", LINES);
         let o = lines(&store, m, &p).await.unwrap();

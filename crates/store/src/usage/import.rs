@@ -2,7 +2,7 @@
 //! [`crate::bulk`]) → set-based SQL, in one transaction; idempotent by natural key (line id; line
 //! and month).
 
-use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
+use crate::bulk::{refresh_statistics, BulkTx, Errors, Savepoint, V};
 use crate::imports::{abort, finish, ImportOutcome, ImportSource};
 use crate::usage::partition;
 use crate::{Result, Store};
@@ -16,7 +16,8 @@ use std::collections::HashMap;
 const PROGRESS_ROWS: u64 = 65_536;
 
 /// Streams the reader's items into `table` (one [`crate::bulk::Loader`]); collects every row
-/// error and writes nothing more after the first. Returns the row count.
+/// error and goes on loading the valid rows (so that the checks of the staged rows report theirs
+/// too; the caller rolls back). Returns the row count.
 async fn load_rows<T>(
     tx: &mut BulkTx,
     table: &str,
@@ -31,8 +32,7 @@ async fn load_rows<T>(
     for rec in records {
         rows += 1;
         match rec {
-            Ok(r) if errors.is_empty() => loader.push(cells(&r).into_iter().map(V::T)).await?,
-            Ok(_) => {}
+            Ok(r) => loader.push(cells(&r).into_iter().map(V::T)).await?,
             Err(es) => es.iter().for_each(|e| errors.push_row_error(e)),
         }
         if rows.is_multiple_of(PROGRESS_ROWS) {
@@ -88,11 +88,38 @@ pub async fn import_lines(
         ]
     };
     load_rows(&mut tx, "staging_line", &LINE_COLS, records, cells, &mut errors, &mut progress).await?;
-    if !errors.is_empty() {
-        return abort(tx, errors).await;
+    // A line id given twice: the staging table's unique index fails to build (one sorted pass,
+    // nothing held in memory), and only then are the repeated rows listed.
+    let mut repeated = !errors.is_empty();
+    if !repeated {
+        tx.savepoint(Savepoint::Set, "staging_line_key").await?;
+        match tx.exec("CREATE UNIQUE INDEX ix_staging_line_no ON staging_line (line_no)", &[]).await {
+            Ok(_) => tx.savepoint(Savepoint::Release, "staging_line_key").await?,
+            Err(_) => {
+                tx.savepoint(Savepoint::RollBack, "staging_line_key").await?;
+                repeated = true;
+            }
+        }
+    }
+    if repeated {
+        tx.exec("CREATE INDEX ix_staging_line_no ON staging_line (line_no)", &[]).await?;
+        for r in tx
+            .rows(
+                "SELECT s.row_no, s.line_no, f.first_row FROM staging_line s JOIN \
+                 (SELECT line_no, MIN(row_no) AS first_row FROM staging_line GROUP BY line_no HAVING COUNT(*) > 1) f \
+                 ON f.line_no = s.line_no WHERE s.row_no > f.first_row ORDER BY s.row_no",
+                &[],
+            )
+            .await?
+        {
+            let row: usize = r[0].parse().unwrap_or(0);
+            errors.push(row, format!("{file}:{row}:line_id: {} — 重複しない回線番号（{}行目と同じです）", r[1], r[2]));
+        }
+        if !errors.is_empty() {
+            return abort(tx, errors).await;
+        }
     }
     let m = V::I(municipality_id);
-    tx.exec("CREATE INDEX ix_staging_line_no ON staging_line (line_no)", &[]).await?;
     tx.exec(
         "UPDATE staging_line SET school_id = sc.id FROM school sc \
          WHERE sc.municipality_id = $1 AND sc.school_code = staging_line.school_code",

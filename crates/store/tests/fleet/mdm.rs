@@ -40,7 +40,7 @@ async fn device(store: &Store, serial: &str) -> (device::Model, String) {
 }
 
 fn format_of(name: &str) -> DeviceFormat {
-    let mut t = open_table(&fixture(name), None).unwrap();
+    let mut t = gigaops_ingest::open_table(&fixture(name), None).unwrap();
     let rows = gigaops_ingest::devices::read(&mut t).unwrap();
     rows.format()
 }
@@ -62,13 +62,8 @@ async fn mdm_exports_sync_name_os_and_check_in_and_keep_the_register_model() {
 
         // Without aliases the Intune export no longer fails: every row's model is only a warning.
         let intune = fixture("intune-all-devices.csv");
-        let before = {
-            let mut s = testing::source(&intune);
-            s.dry_run = true;
-            let mut t = open_table(&intune, None).unwrap();
-            let reader = gigaops_ingest::devices::read(&mut t).unwrap();
-            fleet::devices::import(&store, m, &s, reader, d("2024-05-10"), |_| {}).await.unwrap()
-        };
+        let options = ImportOptions { as_of: Some(d("2024-05-10")), ..Default::default() };
+        let before = testing::import_dry(&store, m, ImportKind::Devices, &intune, options).await.unwrap();
         assert_eq!((before.rows, before.inserted, before.updated), (3, 0, 3), "{b:?}");
         assert_eq!(before.warnings.len(), 3, "{b:?}: {:?}", before.warnings);
         assert!(

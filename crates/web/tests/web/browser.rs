@@ -382,6 +382,11 @@ async fn job_settled(b: &Client) -> (String, bool) {
     panic!("the job did not finish");
 }
 
+/// (kind, file under `examples/`, an option's field and value, rows, text of the detected format,
+/// a header the column mapping shows)
+type ExampleFile =
+    (&'static str, &'static str, Option<(&'static str, &'static str)>, &'static str, &'static str, &'static str);
+
 async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
     b.goto(&format!("{base}/imports")).await?;
     b.find(Locator::Id("email")).await?.send_keys(BOARD).await?;
@@ -390,8 +395,7 @@ async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::erro
     b.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("upload-form")).await?;
     let examples =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").canonicalize().expect("examples");
-    // (kind, file, option field and value, rows, detected format contains, a mapped header)
-    let files: [(&str, &str, Option<(&str, &str)>, &str, &str, &str); 9] = [
+    let files: [ExampleFile; 9] = [
         (
             "schools",
             "maebashi-fy2022/schools-maebashi.csv",
