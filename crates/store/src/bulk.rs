@@ -242,6 +242,17 @@ impl BulkTx {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics of `tables` after a bulk change, inside the import's
+    /// transaction (PostgreSQL `ANALYZE`, SQLite `PRAGMA optimize`), or the planner keeps the
+    /// estimates of a small table: e.g. a bitmap scan and a sort of 500,000 lines instead of an
+    /// index range scan. Inside the transaction, so that no write follows the commit (on SQLite a
+    /// write right after it could fail the next import's transaction).
+    pub async fn refresh_statistics(&mut self, tables: &[&str]) -> Result<()> {
+        let sql = if self.is_postgres() { format!("ANALYZE {}", tables.join(", ")) } else { "PRAGMA optimize".into() };
+        self.exec(&sql, &[]).await?;
+        Ok(())
+    }
+
     /// Runs `SAVEPOINT name`, `RELEASE SAVEPOINT name` or `ROLLBACK TO SAVEPOINT name`: after a
     /// failed statement inside a savepoint the transaction goes on (PostgreSQL aborts it otherwise).
     pub async fn savepoint(&mut self, action: Savepoint, name: &str) -> Result<()> {
@@ -406,19 +417,6 @@ impl Loader<'_> {
         }
         Ok(())
     }
-}
-
-/// Refreshes the planner's statistics of `tables` after a bulk change (PostgreSQL `ANALYZE`,
-/// SQLite `PRAGMA optimize`), or the planner keeps the estimates of a small table: e.g. a bitmap
-/// scan and a sort of 500,000 lines instead of an index range scan.
-pub async fn refresh_statistics(store: &Store, tables: &[&str]) -> Result<()> {
-    use sea_orm::ConnectionTrait;
-    let sql = match store.backend() {
-        DbBackend::Postgres => format!("ANALYZE {}", tables.join(", ")),
-        _ => "PRAGMA optimize".to_string(),
-    };
-    store.db.execute_unprepared(&sql).await?;
-    Ok(())
 }
 
 /// A non-negative decimal id as sent in COPY text format; `None` for anything else.

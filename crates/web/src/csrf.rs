@@ -6,8 +6,9 @@
 //! state-changing method (POST, PUT, PATCH, DELETE): the token must come in the `X-CSRF-Token`
 //! header or in the form field `csrf_token` — of a URL-encoded form (`application/x-www-form-urlencoded`,
 //! body read up to 2 MiB; over it 413 [`AppError::TooLarge`]) or of a file upload
-//! (`multipart/form-data`: read only as far as the token field, which every form sends first, and
-//! at most 2 MiB of it; the upload's size is the handler's to limit) — and must equal the session's;
+//! (`multipart/form-data`: a body of up to 2 MiB is read whole; a larger one only as far as the
+//! token field, which every form sends first, and at most 2 MiB of it; the upload's size is the
+//! handler's to limit) — and must equal the session's;
 //! otherwise the request ends with 403 ([`AppError::Csrf`]) before any handler runs. The bytes read
 //! are handed on to the handler in front of the rest of the body, so a 200 MiB upload is never held
 //! in memory here. The token is replaced at login and dropped with the session at logout.
@@ -103,6 +104,11 @@ fn body_kind(headers: &HeaderMap) -> BodyKind {
     }
 }
 
+/// The request's `Content-Length`; `None` when absent (a chunked body: treated as large).
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
 /// The whole body, at most `limit` bytes. A larger body is still read to its end (up to four times
 /// the limit), so that the client gets the 413 page rather than a connection closed mid-upload.
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
@@ -180,9 +186,17 @@ async fn check(req: Request) -> Result<Request, AppError> {
         // nothing to compare with, or nowhere to look: the body is not read
         (None, _) if expected.is_none() => (req, None),
         (None, BodyKind::Other) => (req, None),
-        (None, BodyKind::Multipart(boundary)) => {
+        // a small upload is read whole, as a form is: a handler that refuses it without reading
+        // it then leaves no unread body on the connection
+        (None, BodyKind::Multipart(boundary)) if content_length(req.headers()).is_none_or(|n| n > MAX_FORM_BYTES) => {
             let (parts, body) = req.into_parts();
             let (token, body) = multipart_token(body, boundary).await;
+            (Request::from_parts(parts, body), token)
+        }
+        (None, BodyKind::Multipart(boundary)) => {
+            let (parts, body) = req.into_parts();
+            let bytes = read_body(body, MAX_FORM_BYTES).await?;
+            let (token, body) = multipart_token(Body::from(bytes), boundary).await;
             (Request::from_parts(parts, body), token)
         }
         (None, BodyKind::UrlEncoded) => {

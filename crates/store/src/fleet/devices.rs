@@ -3,7 +3,7 @@
 
 use super::models::ModelNames;
 pub use crate::bulk::MAX_ERRORS;
-use crate::bulk::{refresh_statistics, BulkTx, Errors, V};
+use crate::bulk::{BulkTx, Errors, V};
 use crate::imports::{abort, finish, ImportOutcome, ImportSource};
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
@@ -461,11 +461,11 @@ pub async fn import(
         .await?;
     }
     tx.drop_temp(&["staging_device"]).await?;
-    let out = finish(tx, municipality_id, src, out).await?;
-    lap("committed");
     // fresh statistics after a bulk change, or the planner keeps the estimates of an empty register
     // (PostgreSQL: a 160 ms sort instead of a 1 ms index scan on the device list)
-    refresh_statistics(store, &["device", "device_state", "device_model"]).await?;
+    tx.refresh_statistics(&["device", "device_state", "device_model"]).await?;
     lap("analysed");
+    let out = finish(tx, municipality_id, src, out).await?;
+    lap("committed");
     Ok(out)
 }

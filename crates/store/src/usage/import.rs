@@ -2,7 +2,7 @@
 //! [`crate::bulk`]) → set-based SQL, in one transaction; idempotent by natural key (line id; line
 //! and month).
 
-use crate::bulk::{refresh_statistics, BulkTx, Errors, Savepoint, V};
+use crate::bulk::{BulkTx, Errors, Savepoint, V};
 use crate::imports::{abort, finish, ImportOutcome, ImportSource};
 use crate::usage::partition;
 use crate::{Result, Store};
@@ -184,11 +184,10 @@ pub async fn import_lines(
     )
     .await?;
     tx.drop_temp(&["staging_line"]).await?;
-    let out = finish(tx, municipality_id, src, out).await?;
     if out.inserted + out.updated > 0 {
-        refresh_statistics(store, &["line"]).await?; // the usage import's line lookup
+        tx.refresh_statistics(&["line"]).await?; // the usage import's line lookup
     }
-    Ok(out)
+    finish(tx, municipality_id, src, out).await
 }
 
 const STAGED_COLS: [&str; 6] = ["row_no", "line_no", "line_id", "month", "day", "bytes"];
@@ -534,12 +533,12 @@ pub async fn import_usage(
         .await?;
     }
     tx.drop_temp(&["staging_usage", "staging_usage_month"]).await?;
-    let out = finish(tx, municipality_id, src, out).await?;
-    lap("committed");
     if out.inserted > 0 {
         // the escalation run's queries
         let tables = partition::tables(pg, file_months.keys().copied());
-        refresh_statistics(store, &tables.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+        tx.refresh_statistics(&tables.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     }
+    let out = finish(tx, municipality_id, src, out).await?;
+    lap("committed");
     Ok(out)
 }
