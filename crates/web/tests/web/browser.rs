@@ -443,7 +443,11 @@ async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::erro
         b.find(Locator::Id("upload")).await?.click().await?;
         let (status, progress) = job_settled(b).await;
         saw_progress |= progress;
-        assert_eq!(status, "ready", "{file}: {}", b.source().await?);
+        let errors = match b.find(Locator::Id("import-errors")).await {
+            Ok(e) => e.text().await?,
+            Err(_) => String::new(),
+        };
+        assert_eq!(status, "ready", "{file}: {errors}");
         let shown_format = b.find(Locator::Id("job-format")).await?.text().await?;
         assert!(shown_format.contains(format), "{file}: format {shown_format}");
         let mapping = b.find(Locator::Id("column-mapping")).await?.text().await?;
@@ -453,7 +457,11 @@ async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::erro
         b.find(Locator::Id("confirm")).await?.click().await?;
         let (status, progress) = job_settled(b).await;
         saw_progress |= progress;
-        assert_eq!(status, "committed", "{file}: {}", b.source().await?);
+        let errors = match b.find(Locator::Id("import-errors")).await {
+            Ok(e) => e.text().await?,
+            Err(_) => b.source().await?,
+        };
+        assert_eq!(status, "committed", "{file}: {errors}");
         assert_eq!(b.find(Locator::Id("count-rows")).await?.text().await?, rows, "{file}: imported rows");
     }
     assert!(saw_progress, "the progress of a long job was shown at least once");
