@@ -66,9 +66,8 @@ pub async fn fresh_store(backend: Backend) -> Store {
 /// with every problem as `file:row:column: value — expected` (a problem with the whole file, such
 /// as missing columns, is one line `file: …`), nothing written.
 ///
-/// The big kinds (devices, lines, usage) read and write on two threads with
-/// `tokio::task::block_in_place`: a test importing them needs
-/// `#[tokio::test(flavor = "multi_thread")]`.
+/// On a multi-threaded runtime the big kinds (devices, lines, usage) read and write on two
+/// threads, as in the server; on a current-thread runtime they read in turn.
 pub async fn import(
     store: &Store,
     municipality_id: i64,
