@@ -367,13 +367,14 @@ async fn job_status(b: &Client) -> String {
     panic!("no job status on the page");
 }
 
-/// Waits until the job page shows a status other than previewing/running; returns it and whether
-/// the progress section was seen meanwhile.
-async fn job_settled(b: &Client) -> (String, bool) {
+/// Waits until the job page shows a status other than previewing/running and other than `before`
+/// (the status of the page a button was clicked on, which may still be shown for a moment);
+/// returns it and whether the progress section was seen meanwhile.
+async fn job_settled(b: &Client, before: &str) -> (String, bool) {
     let mut saw_progress = false;
     for _ in 0..900 {
         let s = job_status(b).await;
-        if !matches!(s.as_str(), "previewing" | "running") {
+        if !matches!(s.as_str(), "previewing" | "running") && s != before {
             return (s, saw_progress);
         }
         saw_progress |= b.find(Locator::Id("progress-rows")).await.is_ok();
@@ -441,7 +442,7 @@ async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::erro
             }
         }
         b.find(Locator::Id("upload")).await?.click().await?;
-        let (status, progress) = job_settled(b).await;
+        let (status, progress) = job_settled(b, "").await;
         saw_progress |= progress;
         let errors = match b.find(Locator::Id("import-errors")).await {
             Ok(e) => e.text().await?,
@@ -455,7 +456,7 @@ async fn imports_scenario(b: &Client, base: &str) -> Result<(), fantoccini::erro
         assert_eq!(b.find(Locator::Id("count-rows")).await?.text().await?, rows, "{file}: rows");
         assert!(!b.find_all(Locator::Css("#sample-rows tbody tr")).await?.is_empty(), "{file}: first rows");
         b.find(Locator::Id("confirm")).await?.click().await?;
-        let (status, progress) = job_settled(b).await;
+        let (status, progress) = job_settled(b, "ready").await;
         saw_progress |= progress;
         let errors = match b.find(Locator::Id("import-errors")).await {
             Ok(e) => e.text().await?,
