@@ -242,6 +242,27 @@ impl BulkTx {
         Ok(())
     }
 
+    /// The rows of staging table `table` whose `key` repeats an earlier row's, in file order:
+    /// (row number, key, the first row with that key). `table` needs a `row_no` column and an
+    /// index on `key`. The one duplicate check of the bulk imports (serial numbers, line ids).
+    pub async fn repeated_keys(&mut self, table: &str, key: &str) -> Result<Vec<(usize, String, String)>> {
+        let sql = format!(
+            "SELECT s.row_no, s.{key}, f.first_row FROM {table} s JOIN \
+             (SELECT {key}, MIN(row_no) AS first_row FROM {table} GROUP BY {key} HAVING COUNT(*) > 1) f \
+             ON f.{key} = s.{key} WHERE s.row_no > f.first_row ORDER BY s.row_no"
+        );
+        Ok(self
+            .rows(&sql, &[])
+            .await?
+            .into_iter()
+            .map(|mut r| {
+                let first = r.pop().unwrap_or_default();
+                let value = r.pop().unwrap_or_default();
+                (r.first().and_then(|n| n.parse().ok()).unwrap_or(0), value, first)
+            })
+            .collect())
+    }
+
     /// Refreshes the planner's statistics of `tables` after a bulk change, inside the import's
     /// transaction (PostgreSQL `ANALYZE`, SQLite `PRAGMA optimize`), or the planner keeps the
     /// estimates of a small table: e.g. a bitmap scan and a sort of 500,000 lines instead of an

@@ -264,19 +264,10 @@ pub async fn import(
     progress(rows);
     lap("staging loaded");
     tx.exec("CREATE INDEX ix_staging_device_serial ON staging_device (serial)", &[]).await?;
-    for r in tx
-        .rows(
-            "SELECT s.row_no, s.serial, f.first_row FROM staging_device s JOIN \
-             (SELECT serial, MIN(row_no) AS first_row FROM staging_device GROUP BY serial HAVING COUNT(*) > 1) f \
-             ON f.serial = s.serial WHERE s.row_no > f.first_row ORDER BY s.row_no",
-            &[],
-        )
-        .await?
-    {
-        let row: usize = r[0].parse().unwrap_or(0);
+    for (row, serial, first) in tx.repeated_keys("staging_device", "serial").await? {
         errors.push(
             row,
-            format!("{file}:{row}:serial_number: {} — 重複しないシリアル番号（{}行目と同じです）", r[1], r[2]),
+            format!("{file}:{row}:serial_number: {serial} — 重複しないシリアル番号（{first}行目と同じです）"),
         );
     }
     if !errors.is_empty() {

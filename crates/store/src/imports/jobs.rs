@@ -230,7 +230,7 @@ pub async fn preview_done(
     };
     let res = q
         .col_expr(import_run::Column::ErrorCount, Expr::value(errors.len() as i64))
-        .col_expr(import_run::Column::Message, Expr::value(message(result)))
+        .col_expr(import_run::Column::Message, Expr::value(message(result.as_ref().err())))
         .filter(import_run::Column::Id.eq(id))
         .filter(import_run::Column::Status.eq(JobStatus::Previewing.as_str()))
         .exec(&txn)
@@ -242,11 +242,11 @@ pub async fn preview_done(
     Ok(())
 }
 
-/// The message of a result that is not a list of rows (a database failure), for the job page.
-fn message(result: &Result<ImportOutcome>) -> Option<String> {
-    match result {
-        Err(StoreError::Rows(_)) | Ok(_) => None,
-        Err(e) => Some(e.to_string()),
+/// The message of an error that is not a list of rows (a database failure), for the job page.
+fn message(error: Option<&StoreError>) -> Option<String> {
+    match error {
+        None | Some(StoreError::Rows(_)) => None,
+        Some(e) => Some(e.to_string()),
     }
 }
 
@@ -303,7 +303,7 @@ pub async fn import_failed(store: &Store, id: i64, error: &StoreError) -> Result
         .col_expr(import_run::Column::Phase, Expr::value(None::<String>))
         .col_expr(import_run::Column::ErrorCount, Expr::value(errors.len() as i64))
         .col_expr(import_run::Column::FinishedAt, Expr::value(Utc::now()))
-        .col_expr(import_run::Column::Message, Expr::value(message(&Err(clone_error(error)))))
+        .col_expr(import_run::Column::Message, Expr::value(message(Some(error))))
         .filter(import_run::Column::Id.eq(id))
         .filter(import_run::Column::Status.eq(JobStatus::Running.as_str()))
         .exec(&txn)
@@ -314,13 +314,6 @@ pub async fn import_failed(store: &Store, id: i64, error: &StoreError) -> Result
     }
     txn.commit().await?;
     Ok(())
-}
-
-fn clone_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Rows(l) => StoreError::Rows(l.clone()),
-        other => StoreError::Rule(other.to_string()),
-    }
 }
 
 /// Cancels a job that has not been imported (`ready` or `failed`). Returns `false` when the job was

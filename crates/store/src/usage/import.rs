@@ -103,17 +103,8 @@ pub async fn import_lines(
     }
     if repeated {
         tx.exec("CREATE INDEX ix_staging_line_no ON staging_line (line_no)", &[]).await?;
-        for r in tx
-            .rows(
-                "SELECT s.row_no, s.line_no, f.first_row FROM staging_line s JOIN \
-                 (SELECT line_no, MIN(row_no) AS first_row FROM staging_line GROUP BY line_no HAVING COUNT(*) > 1) f \
-                 ON f.line_no = s.line_no WHERE s.row_no > f.first_row ORDER BY s.row_no",
-                &[],
-            )
-            .await?
-        {
-            let row: usize = r[0].parse().unwrap_or(0);
-            errors.push(row, format!("{file}:{row}:line_id: {} — 重複しない回線番号（{}行目と同じです）", r[1], r[2]));
+        for (row, line, first) in tx.repeated_keys("staging_line", "line_no").await? {
+            errors.push(row, format!("{file}:{row}:line_id: {line} — 重複しない回線番号（{first}行目と同じです）"));
         }
         if !errors.is_empty() {
             return abort(tx, errors).await;
