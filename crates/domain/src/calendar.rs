@@ -7,6 +7,21 @@ use chrono::{Datelike, NaiveDate};
 use std::fmt;
 use std::str::FromStr;
 
+/// Japan Standard Time, UTC+9 all year (no daylight saving).
+pub fn jst() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(9 * 3600).expect("a valid offset")
+}
+
+/// The date in Japan at the UTC instant `t`.
+pub fn jst_date(t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    t.with_timezone(&jst()).date_naive()
+}
+
+/// The UTC instant `t` as `YYYY-MM-DD HH:MM` in Japan (how the UI shows times).
+pub fn jst_minute(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&jst()).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// A calendar month, e.g. `2022-04`. Ordered chronologically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct YearMonth {

@@ -237,9 +237,7 @@ impl SchoolNotice {
 }
 
 /// A UTC time as `YYYY-MM-DD HH:MM` in Japan.
-pub fn tokyo(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).expect("JST")).format("%Y-%m-%d %H:%M").to_string()
-}
+pub use gigaops_domain::calendar::jst_minute as tokyo;
 
 /// E-mails each school with school-audience work items in `month` its own notice
 /// ([`gigaops_report::usage::work::school_notice_mail`]), to that school's users only, and records

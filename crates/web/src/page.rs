@@ -7,7 +7,7 @@ use crate::errors::AppResult;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use tower_sessions::Session;
 
 /// Session key of the one-shot message shown on the next page.
@@ -134,6 +134,5 @@ pub fn render_with<T: Template>(status: StatusCode, t: &T) -> AppResult<Response
 
 /// Today in Japan (Asia/Tokyo is UTC+9 all year).
 pub fn today_tokyo() -> NaiveDate {
-    let jst = FixedOffset::east_opt(9 * 3600).expect("valid offset");
-    Utc::now().with_timezone(&jst).date_naive()
+    gigaops_domain::calendar::jst_date(Utc::now())
 }

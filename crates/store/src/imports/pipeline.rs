@@ -146,8 +146,7 @@ fn count_rows(path: &Path) -> Option<i64> {
 
 /// Today in Japan.
 fn today_jst() -> NaiveDate {
-    let jst = chrono::FixedOffset::east_opt(9 * 3600).expect("constant offset");
-    chrono::Utc::now().with_timezone(&jst).date_naive()
+    gigaops_domain::calendar::jst_date(chrono::Utc::now())
 }
 
 /// Wraps a reader's items so that the first [`SAMPLE_ROWS`] records are kept for the preview and

@@ -28,6 +28,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use gigaops_domain::calendar::jst_minute;
 use gigaops_ingest::ImportKind;
 use gigaops_report::render::{to_csv, Cell, Table};
 use gigaops_store::entity::{import_error, import_run};
@@ -86,12 +87,6 @@ struct IndexPage {
     today: String,
 }
 
-/// JST `YYYY-MM-DD HH:MM`.
-fn jst(t: chrono::DateTime<chrono::Utc>) -> String {
-    let jst = chrono::FixedOffset::east_opt(9 * 3600).expect("valid offset");
-    t.with_timezone(&jst).format("%Y-%m-%d %H:%M").to_string()
-}
-
 fn kind_label(kind: &str) -> &'static str {
     ImportKind::parse(kind).map_or("（不明）", ImportKind::label_ja)
 }
@@ -129,7 +124,7 @@ pub(crate) async fn index(State(state): State<AppState>, me: SignedIn) -> AppRes
                 kind: kind_label(&j.kind),
                 file_name: j.file_name,
                 imported_by: j.imported_by.unwrap_or_default(),
-                at: jst(j.imported_at),
+                at: jst_minute(j.imported_at),
                 status: status.label_ja(),
                 status_class: status_class(status),
                 rows: j.rows,
@@ -453,7 +448,7 @@ pub(crate) async fn show(State(state): State<AppState>, me: SignedIn, Path(id): 
         kind: kind_label(&job.kind),
         file_name: job.file_name.clone(),
         imported_by: job.imported_by.clone().unwrap_or_default(),
-        at: jst(job.imported_at),
+        at: jst_minute(job.imported_at),
         size_kib: (job.file_size.unwrap_or(0) + 1023) / 1024,
         status,
         status_label: status.label_ja(),

@@ -252,9 +252,7 @@ struct HistoryPage {
     back_href: String,
 }
 
-fn tokyo(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).expect("JST")).format("%Y-%m-%d %H:%M").to_string()
-}
+use gigaops_domain::calendar::jst_minute as tokyo;
 
 fn field_texts(f: &EntryFields) -> [(&'static str, String); 9] {
     [
