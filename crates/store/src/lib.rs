@@ -23,9 +23,13 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://gigaops.db?mode=rwc";
 pub enum StoreError {
     /// A database error (connection, SQL). Not the user's fault.
     #[error("データベースエラー: {0}")]
-    Db(#[from] sea_orm::DbErr),
+    Db(sea_orm::DbErr),
     #[error("データベースエラー: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(sqlx::Error),
+    /// SQLite: another connection held the write lock for longer than [`SQLITE_BUSY_TIMEOUT`]
+    /// (typically a big import). Nothing of this request was written; trying again later works.
+    #[error("データベースが別の書き込み（大きな取り込みなど）で使用中のため、{}秒待っても書き込めませんでした。何も書き込んでいません。しばらくしてからもう一度実行してください", SQLITE_BUSY_TIMEOUT.as_secs())]
+    Busy,
     /// The named thing does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -46,6 +50,50 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How long an SQLite write waits for another connection's write lock before it fails with
+/// [`StoreError::Busy`]: longer than a 1,000,000-row import holds it (about 10 s on the
+/// benchmark machine), so sign-ins and forms wait for an import instead of failing.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// SQLite's "database is locked" (`SQLITE_BUSY`, extended codes included) or "table is locked"
+/// (`SQLITE_LOCKED`).
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+            let code = d.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+            matches!(code & 0xff, 5 | 6)
+        }
+        _ => false,
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_sqlite_busy(&e) {
+            StoreError::Busy
+        } else {
+            StoreError::Sqlx(e)
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for StoreError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        use sea_orm::{DbErr, RuntimeErr};
+        let busy = match &e {
+            DbErr::Conn(RuntimeErr::SqlxError(x))
+            | DbErr::Exec(RuntimeErr::SqlxError(x))
+            | DbErr::Query(RuntimeErr::SqlxError(x)) => is_sqlite_busy(x),
+            _ => false,
+        };
+        if busy {
+            StoreError::Busy
+        } else {
+            StoreError::Db(e)
+        }
+    }
+}
+
 /// A connected, migrated database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -54,7 +102,8 @@ pub struct Store {
 
 impl Store {
     /// Connects to `url` (`sqlite://FILE?mode=rwc`, `sqlite::memory:` or `postgres://…`) and runs
-    /// the migrations. SQLite runs in WAL mode with foreign keys on and a 5 s busy timeout.
+    /// the migrations. SQLite runs in WAL mode with foreign keys on and a
+    /// [`SQLITE_BUSY_TIMEOUT`] busy timeout.
     ///
     /// Errors: [`StoreError::Db`] when the database cannot be reached or migrated.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -67,7 +116,7 @@ impl Store {
                 opts.max_connections(1).min_connections(1);
             }
             opts.map_sqlx_sqlite_opts(move |o| {
-                let o = o.busy_timeout(Duration::from_secs(5)).foreign_keys(true);
+                let o = o.busy_timeout(SQLITE_BUSY_TIMEOUT).foreign_keys(true);
                 if memory {
                     o
                 } else {

@@ -15,7 +15,7 @@
 //! - **A form that fails validation is not an error**: the handler re-renders the form with each
 //!   message beside its field and every typed value kept, with status 422.
 //! - [`gigaops_store::StoreError`] converts with `?`: `NotFound` → 404, `Rule` / `Rows` / `Conflict`
-//!   → 400 with the store's Japanese message, `Db` / `Sqlx` → 500. Handlers that can blame a
+//!   → 400 with the store's Japanese message, `Busy` → 503 with its message, `Db` / `Sqlx` → 500. Handlers that can blame a
 //!   field (registering an incident) match on the store error instead of using `?`.
 //! - **Start-up and wiring** ([`crate::router`], [`crate::serve`]) use `anyhow::Result`: there is no
 //!   request to answer there.
@@ -51,6 +51,10 @@ pub enum AppError {
     /// 400: the request is malformed; the message (Japanese) is shown to the user.
     #[error("{0}")]
     BadRequest(String),
+    /// 503: the database stayed busy with another write (an SQLite import) past its wait; the
+    /// message (Japanese) says that nothing was written and to try again.
+    #[error("{0}")]
+    Busy(String),
     /// 500: anything else. Logged, never shown.
     #[error("内部エラー: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -79,6 +83,7 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +95,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(_) => AppError::NotFound,
             StoreError::Rule(m) | StoreError::Conflict(m) => AppError::BadRequest(m),
             e @ (StoreError::Rows(_) | StoreError::Fleet(_)) => AppError::BadRequest(e.to_string()),
+            e @ StoreError::Busy => AppError::Busy(e.to_string()),
             e @ (StoreError::Db(_) | StoreError::Sqlx(_)) => AppError::Internal(e.into()),
         }
     }
@@ -135,6 +141,7 @@ impl IntoResponse for AppError {
                 ),
             ),
             AppError::BadRequest(m) => ("入力に誤りがあります", m.clone()),
+            AppError::Busy(m) => ("混み合っています", m.clone()),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "リクエストの処理中にエラーが発生しました");
                 (

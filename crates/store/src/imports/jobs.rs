@@ -98,24 +98,10 @@ pub struct NewJob {
 
 /// Creates a job in state `previewing` and returns its id.
 ///
-/// Errors: [`StoreError::Rule`] naming the other job when one is already being previewed or
-/// imported in the municipality (one at a time: the second would wait for the first's write lock).
+/// Errors: [`StoreError::Rule`] naming the other import when one is already being previewed or
+/// imported in the municipality (one at a time, see [`ensure_none_active`]).
 pub async fn create(store: &Store, municipality_id: i64, job: NewJob) -> Result<i64> {
-    let txn = store.db.begin().await?;
-    let active = import_run::Entity::find()
-        .filter(import_run::Column::MunicipalityId.eq(municipality_id))
-        .filter(import_run::Column::Status.is_in([JobStatus::Previewing.as_str(), JobStatus::Running.as_str()]))
-        .order_by_asc(import_run::Column::Id)
-        .one(&txn)
-        .await?;
-    if let Some(a) = active {
-        return Err(StoreError::Rule(format!(
-            "別の取り込み（#{} {}、{}）を処理中です。終わってからもう一度アップロードしてください。",
-            a.id,
-            a.file_name,
-            JobStatus::parse(&a.status).label_ja()
-        )));
-    }
+    ensure_none_active(store, municipality_id).await?;
     let now = Utc::now();
     let m = import_run::ActiveModel {
         municipality_id: Set(municipality_id),
@@ -144,10 +130,128 @@ pub async fn create(store: &Store, municipality_id: i64, job: NewJob) -> Result<
         finished_at: Set(None),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(&store.db)
     .await?;
-    txn.commit().await?;
     Ok(m.id)
+}
+
+/// Registers an import that runs at once — from the command line, the demo or a test — as a
+/// `running` job, so that other imports and the history see it; returns its id, which the
+/// pipeline completes at commit (or deletes when the import fails: nothing is written then).
+///
+/// Errors: [`StoreError::Rule`] naming the other import when one is running (see
+/// [`ensure_none_active`]).
+pub async fn claim(
+    store: &Store,
+    municipality_id: i64,
+    kind: gigaops_ingest::ImportKind,
+    file_name: &str,
+    imported_by: Option<&str>,
+) -> Result<i64> {
+    ensure_none_active(store, municipality_id).await?;
+    let now = Utc::now();
+    let m = import_run::ActiveModel {
+        municipality_id: Set(municipality_id),
+        kind: Set(kind.as_str().into()),
+        file_name: Set(file_name.into()),
+        file_sha256: Set(String::new()),
+        imported_by: Set(imported_by.map(str::to_string)),
+        imported_at: Set(now),
+        rows: Set(0),
+        inserted: Set(0),
+        updated: Set(0),
+        unchanged: Set(0),
+        status: Set(JobStatus::Running.as_str().into()),
+        phase: Set(Some("取り込み中".into())),
+        rows_read: Set(0),
+        error_count: Set(0),
+        heartbeat_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&store.db)
+    .await?;
+    Ok(m.id)
+}
+
+/// Removes a job registered by [`claim`] whose import failed (it wrote nothing).
+pub async fn release(store: &Store, id: i64) -> Result<()> {
+    import_error::Entity::delete_many().filter(import_error::Column::ImportRunId.eq(id)).exec(&store.db).await?;
+    import_run::Entity::delete_many()
+        .filter(import_run::Column::Id.eq(id))
+        .filter(import_run::Column::Status.eq(JobStatus::Running.as_str()))
+        .exec(&store.db)
+        .await?;
+    Ok(())
+}
+
+/// One import at a time per municipality: a second would only wait for the first's write lock
+/// (SQLite) or compare against rows the first is changing.
+///
+/// An active job (`previewing`, `running`) whose worker has not shown a sign of life for
+/// [`STALE_AFTER_SECONDS`] is taken for dead and marked `interrupted` — on SQLite only when,
+/// besides, nobody holds the database's write lock (an SQLite import writes no heartbeat while it
+/// holds that lock; a dead process holds none).
+///
+/// Errors: [`StoreError::Rule`] in one line naming the live one: when (Japan time), by whom, which
+/// file, and what to do.
+pub async fn ensure_none_active(store: &Store, municipality_id: i64) -> Result<()> {
+    let active = import_run::Entity::find()
+        .filter(import_run::Column::MunicipalityId.eq(municipality_id))
+        .filter(import_run::Column::Status.is_in([JobStatus::Previewing.as_str(), JobStatus::Running.as_str()]))
+        .order_by_asc(import_run::Column::Id)
+        .all(&store.db)
+        .await?;
+    let stale_before = Utc::now() - chrono::Duration::seconds(STALE_AFTER_SECONDS);
+    for a in active {
+        let beat = a.heartbeat_at.unwrap_or(a.imported_at);
+        if beat < stale_before
+            && (store.backend() != sea_orm::DbBackend::Sqlite || sqlite_write_lock_free(store).await?)
+        {
+            import_run::Entity::update_many()
+                .col_expr(import_run::Column::Status, Expr::value(JobStatus::Interrupted.as_str()))
+                .col_expr(import_run::Column::Phase, Expr::value(None::<String>))
+                .col_expr(import_run::Column::FinishedAt, Expr::value(Utc::now()))
+                .filter(import_run::Column::Id.eq(a.id))
+                .filter(import_run::Column::Status.eq(a.status.clone()))
+                .exec(&store.db)
+                .await?;
+            continue;
+        }
+        return Err(StoreError::Rule(busy_message(&a)));
+    }
+    Ok(())
+}
+
+/// `別の取り込みが実行中です（13:05 に board@… が開始した「devices.csv」の端末台帳、取り込み中）。…`
+fn busy_message(a: &import_run::Model) -> String {
+    let started = a.imported_at.with_timezone(&gigaops_domain::calendar::jst());
+    let today = gigaops_domain::calendar::jst_date(Utc::now());
+    let when = if started.date_naive() == today {
+        started.format("%H:%M").to_string()
+    } else {
+        started.format("%Y-%m-%d %H:%M").to_string()
+    };
+    let kind = gigaops_ingest::ImportKind::parse(&a.kind).map_or(a.kind.as_str(), |k| k.label_ja());
+    format!(
+        "別の取り込みが実行中です（{when} に {} が開始した「{}」の{kind}、{}）。終わるまで待つか、あとでもう一度実行してください。",
+        a.imported_by.as_deref().unwrap_or("不明な利用者"),
+        a.file_name,
+        JobStatus::parse(&a.status).label_ja()
+    )
+}
+
+/// SQLite: whether no connection holds the write lock now (tried without waiting).
+async fn sqlite_write_lock_free(store: &Store) -> Result<bool> {
+    let mut conn = store.db.get_sqlite_connection_pool().acquire().await?;
+    sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await?;
+    let free = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.is_ok();
+    if free {
+        sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+    }
+    sqlx::query(&format!("PRAGMA busy_timeout = {}", crate::SQLITE_BUSY_TIMEOUT.as_millis()))
+        .execute(&mut *conn)
+        .await?;
+    Ok(free)
 }
 
 /// Where the job's file is kept (after it was moved into the job's folder).

@@ -124,8 +124,9 @@ impl ImportTx {
 }
 
 /// The one ending of every import: with `src.dry_run` rolls back and returns `out` (what would
-/// change); else records the import in `import_run` — completing the job row `src.run_id`, or
-/// adding a row for a CLI / demo import — in the same transaction, and commits.
+/// change); else records the import in `import_run` — completing the job row `src.run_id` (a web
+/// job, or the row [`jobs::claim`] registered), or adding a row when there is none — in the same
+/// transaction, and commits.
 ///
 /// Errors: [`StoreError::Db`] / [`StoreError::Sqlx`] when the database fails (nothing committed).
 pub(crate) async fn finish(
@@ -144,13 +145,11 @@ pub(crate) async fn finish(
         Some(id) => {
             let mut vals = vec![V::I(id), V::I(municipality_id)];
             vals.extend(counts);
+            vals.extend([V::Now, V::T(Some(src.file_sha256.clone()))]);
             tx.exec(
                 "UPDATE import_run SET rows = $3, inserted = $4, updated = $5, unchanged = $6, status = 'committed', \
-                 phase = NULL, finished_at = $7, heartbeat_at = $7 WHERE id = $1 AND municipality_id = $2",
-                {
-                    vals.push(V::Now);
-                    vals
-                },
+                 phase = NULL, finished_at = $7, heartbeat_at = $7, file_sha256 = $8 WHERE id = $1 AND municipality_id = $2",
+                vals,
             )
             .await?;
         }

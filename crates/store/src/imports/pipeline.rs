@@ -107,9 +107,48 @@ pub struct Preview {
 /// [`StoreError::Rows`] with every problem as `file:row:column: value — expected` — the file cannot
 /// be opened or read, columns are missing, rows are bad, or the database refuses them; nothing is
 /// written then. [`StoreError::Db`] when the database fails.
-pub async fn run(store: &Store, municipality_id: i64, req: ImportRequest<'_>) -> (Preview, Result<ImportOutcome>) {
+///
+/// An import that is not a web job (`run_id` is `None`) and writes (not `dry_run`) is registered
+/// first as a running job ([`super::jobs::claim`]), so that it runs alone in its municipality and
+/// the history shows it while it runs; [`StoreError::Rule`] names the other import when one is
+/// running. On PostgreSQL it beats every few seconds, like a web job.
+pub async fn run(store: &Store, municipality_id: i64, mut req: ImportRequest<'_>) -> (Preview, Result<ImportOutcome>) {
     let mut preview = Preview::default();
-    let out = run_inner(store, municipality_id, &req, &mut preview).await;
+    let claimed = if req.run_id.is_none() && !req.dry_run {
+        let file_name =
+            req.path.file_name().map_or_else(|| req.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        match super::jobs::claim(store, municipality_id, req.kind, &file_name, req.imported_by.as_deref()).await {
+            Ok(id) => Some(id),
+            Err(e) => return (preview, Err(e)),
+        }
+    } else {
+        None
+    };
+    req.run_id = req.run_id.or(claimed);
+    let out = {
+        let work = run_inner(store, municipality_id, &req, &mut preview);
+        tokio::pin!(work);
+        let beats = claimed.filter(|_| store.backend() == sea_orm::DbBackend::Postgres);
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = tick.tick(), if beats.is_some() => {
+                    if let Some(id) = beats {
+                        let (rows, phase) = (req.progress.rows(), req.progress.phase());
+                        if let Err(e) = super::jobs::heartbeat(store, id, rows, &phase).await {
+                            tracing::warn!(error = %e, "取り込みの進み具合を記録できませんでした");
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if let (Some(id), Err(_)) = (claimed, &out) {
+        if let Err(e) = super::jobs::release(store, id).await {
+            tracing::warn!(error = %e, id, "失敗した取り込みの記録を消せませんでした");
+        }
+    }
     if let Ok(o) = &out {
         preview.warnings = o.warnings.clone();
     }
