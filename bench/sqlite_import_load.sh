@@ -25,10 +25,11 @@ url="sqlite://$db?mode=rwc"
 $bin --database-url "$url" demo > /dev/null
 $bin --database-url "$url" municipality add bench ベンチ市教育委員会 > /dev/null
 $bin --database-url "$url" --municipality bench import schools "$schools" > /dev/null 2>&1
-$bin --database-url "$url" serve --addr "127.0.0.1:$PORT" > "$out/load-serve.log" 2>&1 &
+$bin --database-url "$url" --municipality maebashi serve --addr "127.0.0.1:$PORT" > "$out/load-serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$PORT/health" > /dev/null || { cat "$out/load-serve.log"; exit 1; }
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); $N devices; $WORKERS workers signing in and reading pages"
 python3 bench/import_load.py "http://127.0.0.1:$PORT" board@demo.gigaops.jp "$PASSWORD" "$WORKERS" \
   "$out/load.stop" "$out/load-requests.tsv" &
