@@ -296,8 +296,46 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
+/// A period reports can be opened on: a month or a fiscal year.
+pub trait Period: Copy + Ord {
+    /// How far apart two periods are, in the period's own unit (months, years); never negative.
+    fn distance(self, other: Self) -> i64;
+}
+
+impl Period for YearMonth {
+    fn distance(self, other: Self) -> i64 {
+        i64::from(self.months_until(other)).abs()
+    }
+}
+
+impl Period for FiscalYear {
+    fn distance(self, other: Self) -> i64 {
+        (i64::from(self.0) - i64::from(other.0)).abs()
+    }
+}
+
+/// The period of `have` nearest to `want` — `want` itself when `have` holds it, else the closest
+/// (the later one when two are as close); `None` when `have` is empty. The rule by which a report
+/// whose period has no data points to one that has (the fleet report to a fiscal year with
+/// recorded events, the work list to an evaluated month).
+pub fn nearest_with_data<T: Period>(have: &[T], want: T) -> Option<T> {
+    have.iter().copied().min_by_key(|p| (p.distance(want), std::cmp::Reverse(*p)))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_nearest_period_with_data_is_the_period_itself_else_the_closest_later_on_a_tie() {
+        let m = |y, mo| YearMonth::new(y, mo).unwrap();
+        let have = [m(2022, 9), m(2022, 10), m(2022, 12)];
+        assert_eq!(nearest_with_data(&have, m(2022, 10)), Some(m(2022, 10)));
+        assert_eq!(nearest_with_data(&have, m(2022, 11)), Some(m(2022, 12)), "a tie goes to the later month");
+        assert_eq!(nearest_with_data(&have, m(2026, 11)), Some(m(2022, 12)));
+        assert_eq!(nearest_with_data(&have, m(2021, 1)), Some(m(2022, 9)));
+        assert_eq!(nearest_with_data(&[FiscalYear(2021), FiscalYear(2022)], FiscalYear(2026)), Some(FiscalYear(2022)));
+        assert_eq!(nearest_with_data::<FiscalYear>(&[], FiscalYear(2026)), None);
+    }
     use super::*;
     use proptest::prelude::*;
 

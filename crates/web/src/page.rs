@@ -136,3 +136,36 @@ pub fn render_with<T: Template>(status: StatusCode, t: &T) -> AppResult<Response
 pub fn today_tokyo() -> NaiveDate {
     gigaops_domain::calendar::jst_date(Utc::now())
 }
+
+/// What a report shows instead of a table of zeros when its period has no data: one sentence,
+/// and a link to the nearest period that has some (or to where data comes from). Rendered by
+/// `templates/no_data.html`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoData {
+    /// The sentence, e.g. `令和8年度の記録はありません。記録のある最も近い年度は令和4年度です。`
+    pub text: String,
+    /// Where the link goes.
+    pub href: String,
+    /// The link's text.
+    pub link: String,
+}
+
+impl NoData {
+    /// A period without data: `what` names the period (`令和8年度`, `2026年11月`), `nearest` the
+    /// nearest period with data as (its name, its page), or `None` when there is none at all —
+    /// then the link goes to the imports page.
+    pub fn for_period(what: &str, kind: &str, nearest: Option<(String, String)>) -> Self {
+        match nearest {
+            Some((name, href)) => NoData {
+                text: format!("{what}の{kind}はありません。{kind}のある最も近い期間は{name}です。"),
+                link: format!("{name}を表示"),
+                href,
+            },
+            None => NoData {
+                text: format!("まだ{kind}がありません。ファイルを取り込むと表示されます。"),
+                link: "取り込みへ".into(),
+                href: "/imports".into(),
+            },
+        }
+    }
+}

@@ -105,6 +105,41 @@ pub async fn latest_event_on(
         .map(|s| s.effective_on))
 }
 
+/// Where the fleet's recorded days (any state row: inventory, incident, swap, repair, write-off,
+/// movement) lie around the period `from..=to`: the last one before it, whether there is one in
+/// it, the first one after it, and the latest of all. Index probes only (`ix_device_state_day`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordedDays {
+    pub before: Option<NaiveDate>,
+    pub within: bool,
+    pub after: Option<NaiveDate>,
+    pub latest: Option<NaiveDate>,
+}
+
+/// [`RecordedDays`] of the municipality around `from..=to`. Errors: the database's.
+pub async fn recorded_days(
+    store: &Store,
+    municipality_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<RecordedDays> {
+    let base = || device_state::Entity::find().filter(device_state::Column::MunicipalityId.eq(municipality_id));
+    let day = |s: Option<device_state::Model>| s.map(|s| s.effective_on);
+    let before = base()
+        .filter(device_state::Column::EffectiveOn.lt(from))
+        .order_by_desc(device_state::Column::EffectiveOn)
+        .one(&store.db)
+        .await?;
+    let within = base().filter(device_state::Column::EffectiveOn.between(from, to)).one(&store.db).await?.is_some();
+    let after = base()
+        .filter(device_state::Column::EffectiveOn.gt(to))
+        .order_by_asc(device_state::Column::EffectiveOn)
+        .one(&store.db)
+        .await?;
+    let latest = base().order_by_desc(device_state::Column::EffectiveOn).one(&store.db).await?;
+    Ok(RecordedDays { before: day(before), within, after: day(after), latest: day(latest) })
+}
+
 /// Filter of the device list. Empty fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceFilter {

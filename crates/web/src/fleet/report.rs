@@ -3,20 +3,24 @@
 //! `GET /fleet/report.csv` (UTF-8 with BOM), `.xlsx` and `.json` with the same query.
 //!
 //! `fiscal_year` takes every form `FiscalYear::parse` reads (`R4`, `2022`, `令和4年度`); without
-//! it, the current fiscal year in Japan. An unreadable year is 400 with the reason.
+//! it, the latest fiscal year with a recorded day (inventory or event), else the current one. The
+//! page of a year without a recorded day says so in one sentence and links to the nearest year that
+//! has one, instead of a table of zeros. An unreadable year is 400 with the reason.
 
 use super::SelectOption;
 use crate::auth::{Capability, SignedIn};
 use crate::errors::{AppError, AppResult};
 use crate::http;
-use crate::page::{render, today_tokyo, Layout, Section};
+use crate::page::{render, today_tokyo, Layout, NoData, Section};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use gigaops_domain::calendar::nearest_with_data;
 use gigaops_domain::FiscalYear;
 use gigaops_report::FleetReport;
+use gigaops_store::fleet::queries::recorded_days;
 use serde::Deserialize;
 
 /// First fiscal year offered by the picker (GIGA School devices arrived from 令和2年度).
@@ -30,23 +34,49 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
-    /// The requested fiscal year, or the current one.
+    /// The requested fiscal year; `None` when none was given.
     ///
     /// Errors: [`AppError::BadRequest`] naming the value and the accepted forms.
-    pub fn year(&self) -> AppResult<FiscalYear> {
+    pub fn year(&self) -> AppResult<Option<FiscalYear>> {
         let s = self.fiscal_year.trim();
         if s.is_empty() {
-            return Ok(FiscalYear::of(today_tokyo()));
+            return Ok(None);
         }
-        FiscalYear::parse(s).map_err(|e| AppError::BadRequest(e.to_string()))
+        FiscalYear::parse(s).map(Some).map_err(|e| AppError::BadRequest(e.to_string()))
     }
 }
 
-async fn build(state: &AppState, me: &SignedIn, q: &ReportQuery) -> AppResult<(FiscalYear, FleetReport)> {
+/// The year to show — the requested one, else the latest with a recorded day, else the current
+/// one — and, when that year has no recorded day, what to say instead of the report.
+async fn resolve_year(state: &AppState, me: &SignedIn, q: &ReportQuery) -> AppResult<(FiscalYear, Option<NoData>)> {
+    let m = me.access.municipality_id();
+    let asked = q.year()?;
+    let probe = asked.unwrap_or_else(|| FiscalYear::of(today_tokyo()));
+    let days = recorded_days(&state.store, m, probe.start(), probe.end()).await?;
+    let fy = match asked {
+        Some(fy) => fy,
+        None => days.latest.map_or(probe, FiscalYear::of),
+    };
+    // without a request the year is the latest recorded one: it has data whenever any exists
+    let has_data = if asked.is_some() { days.within } else { days.latest.is_some() };
+    if has_data {
+        return Ok((fy, None));
+    }
+    let have: Vec<FiscalYear> = [days.before, days.after].into_iter().flatten().map(FiscalYear::of).collect();
+    let nearest = nearest_with_data(&have, fy)
+        .map(|y| (y.label_ja(), format!("/fleet/report{}", http::query(&[("fiscal_year", &y.short_label())]))));
+    Ok((fy, Some(NoData::for_period(&fy.label_ja(), "記録", nearest))))
+}
+
+async fn build(
+    state: &AppState,
+    me: &SignedIn,
+    q: &ReportQuery,
+) -> AppResult<(FiscalYear, FleetReport, Option<NoData>)> {
     me.access.require(Capability::ViewReports)?;
-    let fy = q.year()?;
+    let (fy, no_data) = resolve_year(state, me, q).await?;
     let report = gigaops_report::fleet::build(&state.store, me.access.municipality_id(), fy, today_tokyo()).await?;
-    Ok((fy, report))
+    Ok((fy, report, no_data))
 }
 
 /// A download link.
@@ -62,6 +92,7 @@ struct ReportPage {
     years: Vec<SelectOption>,
     fragment: String,
     downloads: Vec<Download>,
+    no_data: Option<NoData>,
 }
 
 pub(super) async fn page(
@@ -69,7 +100,7 @@ pub(super) async fn page(
     me: SignedIn,
     Query(q): Query<ReportQuery>,
 ) -> AppResult<Response> {
-    let (fy, report) = build(&state, &me, &q).await?;
+    let (fy, report, no_data) = build(&state, &me, &q).await?;
     let current = FiscalYear::of(today_tokyo());
     let mut years: Vec<FiscalYear> = (FIRST_YEAR..=current.0.max(FIRST_YEAR)).map(FiscalYear).collect();
     if !years.contains(&fy) {
@@ -90,8 +121,9 @@ pub(super) async fn page(
     render(&ReportPage {
         layout: me.layout(report.title(), Section::Report).await?,
         years,
-        fragment: report.to_html_fragment(),
+        fragment: if no_data.is_none() { report.to_html_fragment() } else { String::new() },
         downloads,
+        no_data,
     })
 }
 
@@ -114,7 +146,7 @@ pub(super) async fn csv(
     me: SignedIn,
     Query(q): Query<ReportQuery>,
 ) -> AppResult<Response> {
-    let (fy, report) = build(&state, &me, &q).await?;
+    let (fy, report, _) = build(&state, &me, &q).await?;
     let body = report.to_csv();
     Ok(download(&report, fy, "csv", "text/csv; charset=utf-8", body))
 }
@@ -124,7 +156,7 @@ pub(super) async fn xlsx(
     me: SignedIn,
     Query(q): Query<ReportQuery>,
 ) -> AppResult<Response> {
-    let (fy, report) = build(&state, &me, &q).await?;
+    let (fy, report, _) = build(&state, &me, &q).await?;
     let body = report.to_xlsx().map_err(AppError::internal)?;
     Ok(download(&report, fy, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body))
 }
@@ -134,7 +166,7 @@ pub(super) async fn json(
     me: SignedIn,
     Query(q): Query<ReportQuery>,
 ) -> AppResult<Response> {
-    let (fy, report) = build(&state, &me, &q).await?;
+    let (fy, report, _) = build(&state, &me, &q).await?;
     let body = report.to_json().into_bytes();
     Ok(download(&report, fy, "json", "application/json", body))
 }

@@ -4,10 +4,10 @@
 //! the e-mails to its school). Pupil-level: needs ViewDevices (not committee viewers); a `school`
 //! user sees only their schools' pupils (another school's case is 404).
 
-use super::month_query;
+use super::evaluated_month;
 use crate::auth::{Capability, SignedIn};
 use crate::errors::{AppError, AppResult};
-use crate::page::{render, Layout, Section};
+use crate::page::{render, Layout, NoData, Section};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -39,6 +39,7 @@ struct CasesPage {
     month: String,
     scoped: bool,
     rows: Vec<Row>,
+    no_data: Option<NoData>,
 }
 
 fn usage_text(bytes: Option<i64>) -> String {
@@ -66,8 +67,8 @@ pub(super) async fn list(
     Query(q): Query<CasesQuery>,
 ) -> AppResult<Response> {
     me.access.require(Capability::ViewDevices)?;
-    let month = month_query(&q.month)?;
     let m = me.access.municipality_id();
+    let (month, no_data) = evaluated_month(&state.store, m, &q.month, "/usage/cases").await?;
     let scope = me.access.school_scope();
     let policy = escalation::policy(&state.store, m).await?;
     let rows = queries::case_rows(&state.store, m, month, scope.as_deref())
@@ -88,6 +89,7 @@ pub(super) async fn list(
         month: month.to_string(),
         scoped: scope.is_some(),
         rows,
+        no_data,
     })
 }
 

@@ -20,20 +20,46 @@ pub mod report;
 pub mod work;
 
 use crate::errors::{AppError, AppResult};
-use crate::page::today_tokyo;
+use crate::http;
+use crate::page::{today_tokyo, NoData};
 use crate::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 use gigaops_domain::YearMonth;
 
-/// A `month` query value (`YYYY-MM`); empty = last month (in Japan).
+/// A `month` query value (`YYYY-MM`); empty = `default`.
 ///
 /// Errors: [`AppError::BadRequest`] for a text that is not a month.
-pub(crate) fn month_query(typed: &str) -> AppResult<YearMonth> {
+pub(crate) fn month_query(typed: &str, default: YearMonth) -> AppResult<YearMonth> {
     match typed.trim() {
-        "" => Ok(YearMonth::of(today_tokyo()).add_months(-1)),
+        "" => Ok(default),
         t => t.parse().map_err(|e: gigaops_domain::calendar::CalendarError| AppError::BadRequest(e.to_string())),
     }
+}
+
+/// The month a page of the escalation's results shows (`page`: `/usage/work`, `/usage/cases`) —
+/// the requested one, else the latest month the escalation evaluated, else last month — and, when
+/// that month was not evaluated, what to say instead of an empty table (with a link to the nearest
+/// evaluated month).
+///
+/// Errors: [`AppError::BadRequest`] for a text that is not a month; the store's.
+pub(crate) async fn evaluated_month(
+    store: &gigaops_store::Store,
+    municipality_id: i64,
+    typed: &str,
+    page: &str,
+) -> AppResult<(YearMonth, Option<NoData>)> {
+    let runs: Vec<YearMonth> =
+        gigaops_store::usage::escalation::runs(store, municipality_id).await?.into_iter().map(|r| r.month).collect();
+    let fallback = runs.last().copied().unwrap_or_else(|| YearMonth::of(today_tokyo()).add_months(-1));
+    let month = month_query(typed, fallback)?;
+    if runs.contains(&month) {
+        return Ok((month, None));
+    }
+    let name = |m: YearMonth| format!("{}年{}月", m.year(), m.month());
+    let nearest = gigaops_domain::calendar::nearest_with_data(&runs, month)
+        .map(|m| (name(m), format!("{page}{}", http::query(&[("month", &m.to_string())]))));
+    Ok((month, Some(NoData::for_period(&name(month), "段階的な対応の判定", nearest))))
 }
 
 pub(crate) fn routes() -> Router<AppState> {

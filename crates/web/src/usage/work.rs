@@ -9,11 +9,11 @@
 //! the notices to their schools; an item they may not complete is refused (403, nothing marked).
 //! A school already e-mailed for the month is sent again only with 「再送信する」 ticked.
 
-use super::month_query;
+use super::{evaluated_month, month_query};
 use crate::auth::{Capability, SignedIn};
 use crate::errors::{AppError, AppResult};
 use crate::http;
-use crate::page::{flash, render, Layout, Section};
+use crate::page::{flash, render, Layout, NoData, Section};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -67,6 +67,12 @@ struct WorkPage {
     smtp_configured: bool,
     mails: Vec<MailView>,
     any_sent: bool,
+    no_data: Option<NoData>,
+}
+
+/// Last month in Japan: the month of a work form that names none.
+fn last_month() -> YearMonth {
+    YearMonth::of(crate::page::today_tokyo()).add_months(-1)
 }
 
 fn step_label(policy: &EscalationPolicy, step: i64) -> String {
@@ -97,8 +103,8 @@ pub(super) async fn list(
     me: SignedIn,
     Query(q): Query<WorkQuery>,
 ) -> AppResult<Response> {
-    let month = month_query(&q.month)?;
     let m = me.access.municipality_id();
+    let (month, no_data) = evaluated_month(&state.store, m, &q.month, "/usage/work").await?;
     let items = visible_items(&state.store, &me, month).await?;
     let policy = escalation::policy(&state.store, m).await?;
     let mut groups = Vec::new();
@@ -177,6 +183,7 @@ pub(super) async fn list(
         smtp_configured: state.smtp.is_some(),
         mails,
         any_sent,
+        no_data,
     })
 }
 
@@ -227,7 +234,7 @@ pub(super) async fn done(
     me: SignedIn,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let month = month_query(fields.iter().find(|(k, _)| k == "month").map_or("", |(_, v)| v.as_str()))?;
+    let month = month_query(fields.iter().find(|(k, _)| k == "month").map_or("", |(_, v)| v.as_str()), last_month())?;
     let items = visible_items(&state.store, &me, month).await?;
     let is_group = fields.iter().any(|(k, _)| k == "all");
     let mut ids = Vec::new();
@@ -261,7 +268,7 @@ pub(super) async fn notify(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     me.access.require(Capability::NotifySchools)?;
-    let month = month_query(fields.iter().find(|(k, _)| k == "month").map_or("", |(_, v)| v.as_str()))?;
+    let month = month_query(fields.iter().find(|(k, _)| k == "month").map_or("", |(_, v)| v.as_str()), last_month())?;
     let m = me.access.municipality_id();
     let opts = NotifyOptions {
         dry_run: false,

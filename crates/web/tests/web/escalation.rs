@@ -274,3 +274,34 @@ async fn without_smtp_settings_the_page_says_so() {
         assert!(r.body.contains("SMTP が設定されていません"), "{b:?} {}", r.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_work_list_and_the_cases_open_on_the_latest_evaluated_month() {
+    for b in BACKENDS {
+        let app = TestApp::spawn(b).await;
+        let board = app.login(BOARD).await;
+        // nothing evaluated yet: one sentence pointing to the imports, no table
+        let none = app.get(&board, "/usage/work").await;
+        assert_eq!(none.status, StatusCode::OK, "[{b:?}]");
+        assert!(none.body.contains("まだ段階的な対応の判定がありません。"), "[{b:?}] {}", none.body);
+        assert!(!none.body.contains("id=\"work\""), "[{b:?}] no table");
+
+        load_usage_to_october(&app.store).await;
+        for (page, title) in [("/usage/work", "作業一覧（2022年10月）"), ("/usage/cases", "対象者一覧（2022年10月）")]
+        {
+            let latest = app.get(&board, page).await;
+            assert!(latest.body.contains(&format!("<h1>{title}</h1>")), "[{b:?}] {page}: {}", latest.body);
+            assert!(!latest.body.contains("id=\"no-data\""), "[{b:?}] {page}");
+            // a month that was not evaluated: the nearest evaluated month, linked
+            let empty = app.get(&board, &format!("{page}?month=2026-11")).await;
+            assert!(
+                empty.body.contains(&format!(
+                    "2026年11月の段階的な対応の判定はありません。段階的な対応の判定のある最も近い期間は2022年10月です。 <a href=\"{page}?month=2022-10\">"
+                )),
+                "[{b:?}] {page}: {}",
+                empty.body
+            );
+            assert!(!empty.body.contains("<table class=\"data\""), "[{b:?}] {page}: no table");
+        }
+    }
+}

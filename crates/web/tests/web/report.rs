@@ -30,12 +30,26 @@ async fn the_report_page_has_a_picker_the_fragment_and_download_links() {
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "[{backend:?}]");
         assert!(bad.body.contains("年度ではありません"), "[{backend:?}] {}", bad.body);
 
-        // without a year: the current fiscal year
-        let now = app.get(&c, "/fleet/report").await;
-        assert_eq!(now.status, StatusCode::OK);
-        let today = chrono::Utc::now() + chrono::Duration::hours(9);
-        let fy = gigaops_domain::FiscalYear::of(today.date_naive());
-        assert!(now.body.contains(&format!("（{}）</h1>", fy.label_ja())), "[{backend:?}] current year");
+        // without a year: the latest year with a recorded day (the June 2022 incident: 令和4年度)
+        let latest = app.get(&c, "/fleet/report").await;
+        assert_eq!(latest.status, StatusCode::OK);
+        assert!(latest.body.contains("<h1>学習者用端末の運用状況（令和4年度）</h1>"), "[{backend:?}] {}", latest.body);
+        assert!(latest.body.contains("対象期間：令和4年4月1日"), "[{backend:?}] the report");
+        assert!(!latest.body.contains("id=\"no-data\""), "[{backend:?}]");
+
+        // a year with nothing recorded: one sentence and a link to the nearest year with records,
+        // no table of zeros
+        let empty = app.get(&c, "/fleet/report?fiscal_year=R12").await;
+        assert_eq!(empty.status, StatusCode::OK);
+        assert!(
+            empty.body.contains("令和12年度の記録はありません。記録のある最も近い期間は令和4年度です。 <a href=\"/fleet/report?fiscal_year=R4\">令和4年度を表示</a>"),
+            "[{backend:?}] {}",
+            empty.body
+        );
+        assert!(!empty.body.contains("対象期間") && !empty.body.contains("<table"), "[{backend:?}] no table");
+        // before the inventory (令和3年度, 2021-04-01): the nearest is that year
+        let before = app.get(&c, "/fleet/report?fiscal_year=R1").await;
+        assert!(before.body.contains("記録のある最も近い期間は令和3年度です。"), "[{backend:?}] {}", before.body);
     }
 }
 
