@@ -1,8 +1,10 @@
 //! `gigaops demo`: a demo municipality (前橋市, code `maebashi`) with the real MEXT school rows, the
 //! FY2021–2022 fleet history of `examples/maebashi-fy2022/`, the 2022 LTE usage of
 //! `examples/maebashi-2022-usage/` with the escalation run for September–December 2022 (Maebashi's
-//! policy, seed 003), plus one account per role. The files are compiled into the binary and go
-//! through the one import pipeline, as `gigaops import` does.
+//! policy, seed 003), two other cities' real plans shown for illustration — Sendai's FY2023
+//! evaluation (`examples/sendai-r5`) and Chuo's R7–R11 schedule (`examples/chuo-r7-r11`) — plus one
+//! account per role. The files are compiled into the binary and go through the one import
+//! pipeline, as `gigaops import` does.
 
 use anyhow::{anyhow, Result};
 use gigaops_ingest::ImportKind;
@@ -40,6 +42,13 @@ const USAGE_FILES: [(&str, &[u8]); 14] = [
     ("usage-2022-11.csv", include_bytes!("../../../examples/maebashi-2022-usage/usage-2022-11.csv")),
     ("carrier-2022-12.csv", include_bytes!("../../../examples/maebashi-2022-usage/carrier-2022-12.csv")),
     ("carrier-mapping.toml", include_bytes!("../../../examples/maebashi-2022-usage/carrier-mapping.toml")),
+];
+
+/// Other cities' plans, loaded as two plans of the demo board for illustration (the plan page
+/// says so): each plan's name is the file's 計画 column.
+const PLAN_FILES: [(&str, &[u8]); 2] = [
+    ("plan-r5.csv", include_bytes!("../../../examples/sendai-r5/plan-r5.csv")),
+    ("schedule-r7-r11.csv", include_bytes!("../../../examples/chuo-r7-r11/schedule-r7-r11.csv")),
 ];
 
 /// Imports one of the demo's files through the one import pipeline.
@@ -106,6 +115,10 @@ pub async fn ensure(store: &Store) -> Result<()> {
         gigaops_store::usage::escalation::run(store, m.id, month, Some("demo")).await?;
     }
     eprintln!("通信量の段階的な対応: 2022-09〜2022-12 を判定しました");
+    for (name, bytes) in PLAN_FILES {
+        std::fs::write(dir.join(name), bytes)?;
+        import(store, m.id, ImportKind::Plan, &file(name), ImportOptions::default()).await?;
+    }
     let accounts = [
         ("admin@demo.gigaops.jp", "デモ管理者", users::Role::Admin, vec![]),
         ("board@demo.gigaops.jp", "教育委員会（デモ）", users::Role::Board, vec![]),

@@ -1,7 +1,7 @@
 //! `gigaops demo` on SQLite and PostgreSQL: the demo municipality comes with the Maebashi 2022 LTE
 //! usage and its escalation already run, so the usage pages and reports show the published figures
 //! (seed 003: January 46 %, December 53 %; December ① 14, ② 5, ③ 2, ④ 2, 16 improved); a second
-//! `gigaops demo` changes nothing.
+//! `gigaops demo` changes nothing. It also holds Sendai's and Chuo's plans (for illustration).
 
 use gigaops_store::testing::{fresh_url, BACKENDS};
 use serde_json::Value;
@@ -31,6 +31,13 @@ async fn demo_includes_the_maebashi_usage_and_its_escalation() {
             (&dec["new_cases"], &dec["steps"]["2"], &dec["steps"]["3"], &dec["steps"]["4"], &dec["improved"]),
             (&Value::from(14), &Value::from(5), &Value::from(2), &Value::from(2), &Value::from(16)),
             "{b:?}"
+        );
+
+        // two other cities' real plans, shown for illustration
+        let plans = ok(&db, &["plan", "list"]);
+        assert!(
+            plans.contains("仙台市学校教育情報化推進計画") && plans.contains("中央市ICT推進計画"),
+            "{b:?}: {plans}"
         );
 
         let again = gigaops(&db, &["demo"]);
