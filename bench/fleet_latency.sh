@@ -27,7 +27,7 @@ run() { # label, database url
   local token
   token=$(curl -s -c "$jar" -b "$jar" "http://127.0.0.1:$PORT/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -1)
   curl -s -o /dev/null -c "$jar" -b "$jar" --data-urlencode "csrf_token=$token" \
-    --data-urlencode "email=board@demo.gigaops.jp" --data-urlencode "password=gigaops-demo" "http://127.0.0.1:$PORT/login"
+    --data-urlencode "email=board@demo.gigaops.jp" --data-urlencode "password=gigaops-demo-2026!" "http://127.0.0.1:$PORT/login"
   local cookie
   cookie=$(awk '$6 == "gigaops_session" { print "gigaops_session=" $7 }' "$jar")
   [ -n "$cookie" ] || { echo "login failed"; exit 1; }

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 WORKERS="${2:-4}"
 PORT=18081
-PASSWORD="${GIGAOPS_DEMO_PASSWORD:-gigaops-demo}"
+PASSWORD="${GIGAOPS_DEMO_PASSWORD:-gigaops-demo-2026!}"
 out=bench-out
 mkdir -p "$out"
 target="${CARGO_TARGET_DIR:-target}"

@@ -15,7 +15,7 @@ use gigaops_store::{municipalities, users, Store};
 pub const CODE: &str = "maebashi";
 const NAME: &str = "前橋市教育委員会（デモ）";
 /// Password of every demo account (printed when the demo is created).
-pub const PASSWORD: &str = "gigaops-demo";
+pub const PASSWORD: &str = "gigaops-demo-2026!";
 
 const FILES: [(&str, &[u8]); 5] = [
     ("schools-maebashi.csv", include_bytes!("../../../examples/maebashi-fy2022/schools-maebashi.csv")),

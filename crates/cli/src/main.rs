@@ -85,6 +85,12 @@ enum Command {
         /// Days an uploaded file is kept.
         #[arg(long, default_value_t = 7, env = "GIGAOPS_UPLOAD_KEEP_DAYS")]
         upload_keep_days: u32,
+        /// The address users open, e.g. https://gigaops.example.jp (https makes every cookie Secure).
+        #[arg(long, env = "GIGAOPS_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Send Strict-Transport-Security (one year, subdomains); only with an https public URL.
+        #[arg(long, env = "GIGAOPS_HSTS")]
+        hsts: bool,
     },
     /// Create the demo municipality: real Maebashi schools, the FY2021–2022 fleet history, the 2022 LTE usage and its escalation.
     Demo,
@@ -219,7 +225,7 @@ async fn run(cli: Cli) -> Result<()> {
         .with_context(|| format!("データベース {} に接続できません", redact(&cli.database_url)))?;
     let muni = cli.municipality.as_deref();
     match cli.command {
-        Command::Serve { addr, demo: with_demo, upload_dir, max_upload_mib, upload_keep_days } => {
+        Command::Serve { addr, demo: with_demo, upload_dir, max_upload_mib, upload_keep_days, public_url, hsts } => {
             if with_demo {
                 demo::ensure(&store).await?;
             }
@@ -237,7 +243,12 @@ async fn run(cli: Cli) -> Result<()> {
                 upload_dir,
                 max_upload_bytes: max_upload_mib.saturating_mul(1024 * 1024),
                 upload_keep_days,
+                public_url,
+                hsts,
             };
+            if settings.hsts && !settings.is_https() {
+                bail!("--hsts は --public-url が https:// のときだけ指定できます");
+            }
             gigaops_web::serve_with(store, listener, settings).await?;
         }
         Command::Demo => {

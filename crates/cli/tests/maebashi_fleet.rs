@@ -139,20 +139,36 @@ async fn user_add_reads_the_password_from_stdin_and_checks_roles_and_schools() {
     for b in BACKENDS {
         let db = fresh_url(b).await;
         ok(&db, &["import", "schools", &format!("{EX}/schools-maebashi.csv")]);
-        let o =
-            gigaops_stdin(&db, &["user", "add", "--email", "Admin@Example.jp", "--role", "admin"], "long-enough-pw\n");
+        let o = gigaops_stdin(
+            &db,
+            &["user", "add", "--email", "Admin@Example.jp", "--role", "admin"],
+            "correct-horse-battery-staple\n",
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let o = gigaops_stdin(&db, &["user", "add", "--email", "short@example.jp", "--role", "board"], "short\n");
-        assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("10文字以上"));
-        let o = gigaops_stdin(&db, &["user", "add", "--email", "s@example.jp", "--role", "school"], "long-enough-pw\n");
+        assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("12文字以上"));
+        for common in ["password1234", "qwertyuiopas", "aaaaaaaaaaaa", "            "] {
+            let o = gigaops_stdin(&db, &["user", "add", "--email", "weak@example.jp", "--role", "board"], common);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success() && err.contains("パスワード"), "{common:?}: {err}");
+        }
+        let o = gigaops_stdin(
+            &db,
+            &["user", "add", "--email", "s@example.jp", "--role", "school"],
+            "correct-horse-battery-staple\n",
+        );
         assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--school"));
         let o = gigaops_stdin(
             &db,
             &["user", "add", "--email", "s@example.jp", "--role", "school", "--school", "B110210000017"],
-            "long-enough-pw\n",
+            "correct-horse-battery-staple\n",
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = gigaops_stdin(&db, &["user", "add", "--email", "x@example.jp", "--role", "owner"], "long-enough-pw\n");
+        let o = gigaops_stdin(
+            &db,
+            &["user", "add", "--email", "x@example.jp", "--role", "owner"],
+            "correct-horse-battery-staple\n",
+        );
         assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("owner"));
         let list = ok(&db, &["user", "list"]);
         assert!(list.contains("admin@example.jp\tadmin") && list.contains("s@example.jp\tschool"), "{list}");

@@ -60,7 +60,7 @@ async fn notify_schools_sends_each_school_its_own_notice_once() {
         {
             let store = Store::connect(&db).await.unwrap();
             let m = municipalities::find(&store, "maebashi").await.unwrap().unwrap().id;
-            let pw = "correct-horse-battery";
+            let pw = "correct-horse-battery-staple";
             users::add(&store, m, "kocho@momoi.test", "桃井", pw, Role::School, &["B110210000017".into()])
                 .await
                 .unwrap();

@@ -50,7 +50,7 @@ async fn setup(store: &Store) -> i64 {
     for month in ["2022-09", "2022-10"] {
         escalation::run(store, m, ym(month), Some("test")).await.unwrap();
     }
-    let pw = "correct-horse-battery";
+    let pw = "correct-horse-battery-staple";
     users::add(store, m, "kocho@momoi.test", "桃井 校長", pw, Role::School, &[MOMOI.into()]).await.unwrap();
     users::add(store, m, "shunin@momoi.test", "桃井 主任", pw, Role::School, &[MOMOI.into()]).await.unwrap();
     users::add(store, m, "kocho@nakagawa.test", "中川 校長", pw, Role::School, &[NAKAGAWA.into()]).await.unwrap();

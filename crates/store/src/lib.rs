@@ -5,6 +5,7 @@ pub(crate) mod bulk;
 pub mod entity;
 pub mod fleet;
 pub mod imports;
+pub mod login_throttle;
 pub mod migration;
 pub mod plan;
 pub mod schools;

@@ -11,6 +11,7 @@ mod m0005_notice_mail;
 mod m0006_usage_month_partitions;
 mod m0007_import_jobs;
 mod m0008_model_alias;
+mod m0009_login_throttle;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_usage_month_partitions::M0006UsageMonthPartitions),
             Box::new(m0007_import_jobs::M0007ImportJobs),
             Box::new(m0008_model_alias::M0008ModelAlias),
+            Box::new(m0009_login_throttle::M0009LoginThrottle),
         ]
     }
 }

@@ -90,14 +90,43 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
-/// Minimum password length enforced by [`add`].
-pub const MIN_PASSWORD_LEN: usize = 10;
+/// Minimum password length, in characters (Unicode scalar values), enforced by [`check_password`].
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// Lowest accepted zxcvbn score (0 = guessed at once … 4 = very hard): 3 means "safely
+/// unguessable" against an online attack and a throttled offline one, zxcvbn's own advice for
+/// passwords of accounts that matter.
+pub const MIN_PASSWORD_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// The password rule, in one place (every path that sets a password calls it): at least
+/// [`MIN_PASSWORD_LEN`] characters, not only whitespace, and a zxcvbn strength score of at least
+/// [`MIN_PASSWORD_SCORE`]. zxcvbn (the `zxcvbn` crate, a port of Dropbox's estimator) bundles
+/// lists of common passwords, English words, names and keyboard patterns, so `password1234`,
+/// `qwertyuiopas` or `aaaaaaaaaaaa` fail; `user_inputs` (e-mail, display name) count as guessable too.
+///
+/// Errors: [`StoreError::Rule`] with a Japanese message saying which part of the rule failed.
+pub fn check_password(password: &str, user_inputs: &[&str]) -> Result<()> {
+    if password.trim().is_empty() {
+        return Err(StoreError::Rule("パスワードが空白だけです。文字を入れてください".into()));
+    }
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(StoreError::Rule(format!("パスワードは{MIN_PASSWORD_LEN}文字以上にしてください")));
+    }
+    if zxcvbn::zxcvbn(password, user_inputs).score() < MIN_PASSWORD_SCORE {
+        return Err(StoreError::Rule(
+            "パスワードが推測されやすすぎます（よく使われるパスワード、単語、名前、キーボードの並び、同じ文字の繰り返しなど）。\
+             関係のない単語をいくつか組み合わせるなど、推測されにくいものにしてください"
+                .into(),
+        ));
+    }
+    Ok(())
+}
 
 /// Creates an account. `school_codes` are required for [`Role::School`] and must exist in the
 /// municipality.
 ///
-/// Errors: [`StoreError::Rule`] for an invalid e-mail, a short password (< 10 characters), a school
-/// user without schools, or an e-mail already registered; [`StoreError::NotFound`] for an unknown school.
+/// Errors: [`StoreError::Rule`] for an invalid e-mail, a password that fails [`check_password`], a
+/// school user without schools, or an e-mail already registered; [`StoreError::NotFound`] for an unknown school.
 pub async fn add(
     store: &Store,
     municipality_id: i64,
@@ -111,9 +140,7 @@ pub async fn add(
     if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
         return Err(StoreError::Rule(format!("メールアドレス「{email}」の形式が不正です")));
     }
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(StoreError::Rule(format!("パスワードは{MIN_PASSWORD_LEN}文字以上にしてください")));
-    }
+    check_password(password, &[&email, display_name])?;
     if role == Role::School && school_codes.is_empty() {
         return Err(StoreError::Rule("学校ユーザーには --school で学校コードを指定してください".into()));
     }
@@ -207,4 +234,37 @@ pub async fn list(store: &Store, municipality_id: i64) -> Result<Vec<User>> {
         out.push(to_user(store, u).await?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        for weak in [
+            "",
+            "            ",
+            "short-pw",
+            "aaaaaaaaaa",
+            "aaaaaaaaaaaa",
+            "password12",
+            "password1234",
+            "qwertyuiopas",
+            "123456789012",
+            "ｐａｓｓｗｏｒｄ",
+            "admin@example.jp",
+        ] {
+            let e = check_password(weak, &["admin@example.jp"]).expect_err(weak);
+            assert!(matches!(e, StoreError::Rule(ref m) if m.contains("パスワード")), "{weak}: {e}");
+        }
+    }
+
+    #[test]
+    fn strong_passwords_pass() {
+        for ok in ["gigaops-demo-2026!", "correct-horse-battery-staple", "桃井小の端末は5月に更新"] {
+            check_password(ok, &[]).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        assert_eq!(MIN_PASSWORD_LEN, 12);
+    }
 }

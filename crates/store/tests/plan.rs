@@ -122,7 +122,7 @@ async fn editing_is_optimistic_logged_and_limited_to_divisions() {
         let m = municipalities::ensure(&store, "sendai", "仙台市教育委員会").await.unwrap().id;
         import(&store, m, &example("sendai-r5/plan-r5.csv"), false).await.unwrap();
         let pl = plan::find_plan(&store, m, None, None).await.unwrap();
-        let pw = "a-long-password";
+        let pw = "correct-horse-battery-staple";
         let shido = users::add(&store, m, "shido@example.jp", "指導課", pw, Role::Board, &[]).await.unwrap();
         let kenko = users::add(&store, m, "kenko@example.jp", "健康課", pw, Role::Board, &[]).await.unwrap();
         plan::add_division_member(&store, m, "教育指導課", shido.id).await.unwrap();

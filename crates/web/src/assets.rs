@@ -2,11 +2,9 @@
 //! the A4-landscape print rules). Pages link it as `/static/app.css?v=<hash>`, so browsers may
 //! cache it for a day and still fetch a changed file at once.
 
-use crate::AppState;
+use crate::access_routes::{Routes, Rule};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use std::sync::LazyLock;
 
 /// The stylesheet.
@@ -33,8 +31,8 @@ pub fn css_href() -> &'static str {
     &CSS_HREF
 }
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/static/app.css", get(app_css))
+pub(crate) fn routes() -> Routes {
+    Routes::new().get("/static/app.css", app_css, Rule::Public)
 }
 
 async fn app_css() -> impl IntoResponse {

@@ -1,17 +1,24 @@
-//! CSRF protection with a per-session synchronizer token.
+//! CSRF protection: a per-session synchronizer token for signed-in users, a double-submit cookie
+//! for the login form.
 //!
-//! Every session (anonymous ones too, for the login form) holds one random token: 32 bytes from
-//! the OS, hex-encoded, under the session key [`SESSION_KEY`]. Every form renders it as the hidden
-//! field `csrf_token` (see [`token`]). The [`verify`] middleware runs on *every* request with a
-//! state-changing method (POST, PUT, PATCH, DELETE): the token must come in the `X-CSRF-Token`
-//! header or in the form field `csrf_token` — of a URL-encoded form (`application/x-www-form-urlencoded`,
-//! body read up to 2 MiB; over it 413 [`AppError::TooLarge`]) or of a file upload
-//! (`multipart/form-data`: a body of up to 2 MiB is read whole; a larger one only as far as the
-//! token field, which every form sends first, and at most 2 MiB of it; the upload's size is the
-//! handler's to limit) — and must equal the session's;
-//! otherwise the request ends with 403 ([`AppError::Csrf`]) before any handler runs. The bytes read
-//! are handed on to the handler in front of the rest of the body, so a 200 MiB upload is never held
-//! in memory here. The token is replaced at login and dropped with the session at logout.
+//! - **Signed-in users**: the session holds one random token (32 bytes from the OS, hex-encoded)
+//!   under the session key [`SESSION_KEY`]; every form renders it as the hidden field `csrf_token`
+//!   (see [`token`]). It is replaced at login and dropped with the session at logout.
+//! - **The login form** ([`LOGIN_PATH`]): an anonymous visitor has no session row (a `GET /login`
+//!   stores nothing in the database). The form's token is also set as the cookie [`LOGIN_COOKIE`]
+//!   (`HttpOnly; SameSite=Strict; Path=/login`), and `POST /login` must send the same value in the
+//!   form field: another site can neither read nor set that cookie, so it cannot forge the pair.
+//!
+//! The [`verify`] middleware runs on *every* request with a state-changing method (POST, PUT,
+//! PATCH, DELETE): the token must come in the `X-CSRF-Token` header or in the form field
+//! `csrf_token` — of a URL-encoded form (`application/x-www-form-urlencoded`, body read up to
+//! 2 MiB; over it 413 [`AppError::TooLarge`]) or of a file upload (`multipart/form-data`: a body
+//! of up to 2 MiB is read whole; a larger one only as far as the token field, which every form
+//! sends first, and at most 2 MiB of it; the upload's size is the handler's to limit) — and must
+//! equal the session's (the cookie's for the login form); otherwise the request ends with 403
+//! ([`AppError::Csrf`]) before any handler runs. The bytes read are handed on to the handler in
+//! front of the rest of the body, so a 200 MiB upload is never held in memory here. Before this
+//! check, [`crate::body_limit`] has already refused large bodies of anonymous requests.
 
 use crate::errors::AppError;
 use axum::body::{Body, Bytes};
@@ -29,6 +36,10 @@ use tower_sessions::Session;
 pub const SESSION_KEY: &str = "csrf_token";
 /// Name of the hidden form field.
 pub const FORM_FIELD: &str = "csrf_token";
+/// The login form's path: its token is the [`LOGIN_COOKIE`], not the session's.
+pub const LOGIN_PATH: &str = "/login";
+/// Name of the cookie with the login form's token.
+pub const LOGIN_COOKIE: &str = "gigaops_login_csrf";
 /// Name of the header alternative (for scripts and htmx).
 pub const HEADER: &str = "x-csrf-token";
 /// Largest URL-encoded form body the check reads (2 MiB).
@@ -61,6 +72,46 @@ pub async fn rotate(session: &Session) -> Result<String, AppError> {
     let t = new_token();
     session.insert(SESSION_KEY, &t).await?;
     Ok(t)
+}
+
+/// The login form's token from the request's [`LOGIN_COOKIE`], if it has a well-formed one
+/// (64 hex digits).
+pub fn login_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LOGIN_COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|t| t.len() == 64 && t.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The login form's token: the one of the request's cookie, else a new one (then `Some` is the
+/// `Set-Cookie` value that stores it, `Secure` when `secure`).
+pub fn login_token_or_new(headers: &HeaderMap, secure: bool) -> (String, Option<String>) {
+    match login_token(headers) {
+        Some(t) => (t, None),
+        None => {
+            let t = new_token();
+            let cookie = login_cookie(&t, secure);
+            (t, Some(cookie))
+        }
+    }
+}
+
+/// `Set-Cookie` value of the login form's token: `HttpOnly; SameSite=Strict; Path=/login`, a
+/// session cookie (no expiry), `Secure` when `secure`.
+pub fn login_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{LOGIN_COOKIE}={token}; Path={LOGIN_PATH}; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// `Set-Cookie` value that deletes the login form's cookie (after a successful sign-in).
+pub fn clear_login_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{LOGIN_COOKIE}=; Path={LOGIN_PATH}; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// Compares in time independent of where the strings differ.
@@ -179,7 +230,11 @@ async fn check(req: Request) -> Result<Request, AppError> {
     let Some(session) = req.extensions().get::<Session>().cloned() else {
         return Err(AppError::internal(anyhow::anyhow!("CSRF: session layer missing")));
     };
-    let expected = session.get::<String>(SESSION_KEY).await?;
+    let expected = if req.uri().path() == LOGIN_PATH {
+        login_token(req.headers())
+    } else {
+        session.get::<String>(SESSION_KEY).await?
+    };
     let header_token = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
     let (req, provided) = match (header_token, body_kind(req.headers())) {
         (Some(t), _) => (req, Some(t)),
@@ -270,6 +325,22 @@ mod tests {
     async fn bodies_over_the_limit_are_refused() {
         assert_eq!(read_body(Body::from("12345"), 5).await.unwrap(), Bytes::from("12345"));
         assert!(matches!(read_body(Body::from("123456"), 5).await, Err(AppError::TooLarge { limit: 5 })));
+    }
+
+    #[test]
+    fn the_login_token_is_read_from_its_cookie_only_when_well_formed() {
+        let t = new_token();
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, format!("gigaops_session=abc; {LOGIN_COOKIE}={t}").parse().unwrap());
+        assert_eq!(login_token(&h), Some(t.clone()));
+        assert_eq!(login_token_or_new(&h, false), (t.clone(), None), "kept: no new cookie");
+        h.insert(header::COOKIE, format!("{LOGIN_COOKIE}=short").parse().unwrap());
+        assert_eq!(login_token(&h), None);
+        let (fresh, cookie) = login_token_or_new(&h, true);
+        let cookie = cookie.expect("a new cookie");
+        assert!(cookie.starts_with(&format!("{LOGIN_COOKIE}={fresh}; Path=/login; HttpOnly; SameSite=Strict")));
+        assert!(cookie.ends_with("; Secure"));
+        assert!(!login_cookie(&fresh, false).contains("Secure"));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub enum AppError {
     #[error("フォームの確認用トークンが一致しません")]
     Csrf,
     /// 413: the body (a form or an uploaded file) is larger than `limit` bytes.
-    #[error("送信された内容が大きすぎます（上限 {} MiB）", limit / (1024 * 1024))]
+    #[error("送信された内容が大きすぎます（上限 {}）", size_label(*limit))]
     TooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -67,6 +67,15 @@ impl fmt::Debug for AppError {
             AppError::Internal(e) => write!(f, "Internal({e:?})"),
             other => write!(f, "{other}"),
         }
+    }
+}
+
+/// A body limit for people: whole MiB from 1 MiB on (`20 MiB`), else KiB (`16 KiB`).
+fn size_label(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{} KiB", bytes.div_ceil(1024))
     }
 }
 
@@ -136,8 +145,8 @@ impl IntoResponse for AppError {
             AppError::TooLarge { limit } => (
                 "送信された内容が大きすぎます",
                 format!(
-                    "送信できるのは {} MiB までです。ファイルを分けるか小さくしてから、もう一度送ってください。",
-                    limit / (1024 * 1024)
+                    "送信できるのは {} までです。ファイルを分けるか小さくしてから、もう一度送ってください。",
+                    size_label(*limit)
                 ),
             ),
             AppError::BadRequest(m) => ("入力に誤りがあります", m.clone()),
@@ -195,6 +204,7 @@ mod tests {
             (AppError::Csrf, StatusCode::FORBIDDEN, "権限がありません"),
             (AppError::BadRequest("年度「X」は不正です".into()), StatusCode::BAD_REQUEST, "年度「X」は不正です"),
             (AppError::TooLarge { limit: 20 << 20 }, StatusCode::PAYLOAD_TOO_LARGE, "20 MiB までです"),
+            (AppError::TooLarge { limit: 16 << 10 }, StatusCode::PAYLOAD_TOO_LARGE, "16 KiB までです"),
         ];
         for (e, status, text) in cases {
             let r = e.into_response();

@@ -1,13 +1,12 @@
 //! `GET /health`: `200 ok` when the database answers, `503` otherwise. No session needed.
 
+use crate::access_routes::{Routes, Rule};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+pub(crate) fn routes() -> Routes {
+    Routes::new().get("/health", health, Rule::Public)
 }
 
 async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {

@@ -1,5 +1,6 @@
 //! `GET /`: who is signed in (name, role, 教育委員会) and the pages they may use.
 
+use crate::access_routes::{Routes, Rule};
 use crate::auth::{Capability, SignedIn};
 use crate::errors::AppResult;
 use crate::page::{render, Layout, Section};
@@ -7,12 +8,10 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use gigaops_store::municipalities;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+pub(crate) fn routes() -> Routes {
+    Routes::new().get("/", home, Rule::SignedIn)
 }
 
 /// A link on the home page with what it is for.

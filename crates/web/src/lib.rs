@@ -2,8 +2,10 @@
 //! askama templates, login and sessions, CSRF protection, role checks and static assets.
 #![warn(missing_docs)]
 
+pub mod access_routes;
 mod assets;
 pub mod auth;
+pub mod body_limit;
 pub mod csrf;
 pub mod errors;
 mod fleet;
@@ -14,6 +16,7 @@ pub mod imports;
 mod page;
 mod plan;
 mod schools;
+pub mod session_retry;
 mod usage;
 
 use anyhow::Context as _;
@@ -34,8 +37,12 @@ pub const SESSION_COOKIE: &str = "gigaops_session";
 /// Sessions end after this long without a request (8 hours: one school day).
 pub const SESSION_INACTIVITY: Duration = Duration::from_secs(8 * 60 * 60);
 
-/// Environment variable: `1` marks the session cookie `Secure` (set it behind HTTPS).
+/// Environment variable: `1` marks the cookies `Secure` even when [`Settings::public_url`] is not
+/// `https://` (an override for a TLS proxy in front of a server configured with an http URL).
 pub const SECURE_COOKIES_ENV: &str = "GIGAOPS_SECURE_COOKIES";
+
+/// The `Strict-Transport-Security` value sent with [`Settings::hsts`]: one year, subdomains too.
+pub const HSTS_VALUE: &str = "max-age=31536000; includeSubDomains";
 
 /// Shared state of every handler: the store (cheap to clone, a connection pool) and the settings.
 #[derive(Clone, Debug)]
@@ -46,6 +53,9 @@ pub struct AppState {
     pub smtp: Option<gigaops_mail::SmtpConfig>,
     /// Uploads for import: folder, size limit, keep days, live progress.
     pub imports: std::sync::Arc<imports::runner::ImportJobs>,
+    /// Cookies (session, login form) are marked `Secure`: the public URL is `https://`, or
+    /// [`SECURE_COOKIES_ENV`] is `1`.
+    pub secure_cookies: bool,
 }
 
 /// What the server is started with besides the store (the `gigaops serve` options).
@@ -60,6 +70,31 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     /// Days an uploaded file is kept (default 7).
     pub upload_keep_days: u32,
+    /// The address users open (`gigaops serve --public-url`, `GIGAOPS_PUBLIC_URL`), e.g.
+    /// `https://gigaops.example.jp`; `None` = not given. An `https://` URL makes every cookie
+    /// `Secure` and allows [`Settings::hsts`].
+    pub public_url: Option<String>,
+    /// Send `Strict-Transport-Security` ([`HSTS_VALUE`]) — only when the public URL is `https://`
+    /// (`gigaops serve --hsts`).
+    pub hsts: bool,
+}
+
+impl Settings {
+    /// Whether the public URL is `https://` (case-insensitive).
+    pub fn is_https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
+    /// Whether cookies are marked `Secure`: an `https://` public URL, or `env_override`
+    /// (the value of [`SECURE_COOKIES_ENV`]) is `1`.
+    fn secure_cookies(&self, env_override: Option<&str>) -> bool {
+        self.is_https() || env_override.is_some_and(|v| v.trim() == "1")
+    }
+
+    /// Whether to send `Strict-Transport-Security`: asked for, and the public URL is `https://`.
+    fn sends_hsts(&self) -> bool {
+        self.hsts && self.is_https()
+    }
 }
 
 impl Default for Settings {
@@ -69,6 +104,8 @@ impl Default for Settings {
             upload_dir: std::path::PathBuf::from("gigaops-uploads"),
             max_upload_bytes: imports::runner::DEFAULT_MAX_UPLOAD_BYTES,
             upload_keep_days: imports::runner::DEFAULT_KEEP_DAYS,
+            public_url: None,
+            hsts: false,
         }
     }
 }
@@ -109,13 +146,7 @@ impl Sessions {
     }
 }
 
-/// Whether the value of [`SECURE_COOKIES_ENV`] asks for `Secure` cookies (only `1` does).
-fn secure_cookies(value: Option<&str>) -> bool {
-    value.is_some_and(|v| v.trim() == "1")
-}
-
-fn session_layer<S: tower_sessions::SessionStore + Clone>(store: S) -> SessionManagerLayer<S> {
-    let secure = secure_cookies(std::env::var(SECURE_COOKIES_ENV).ok().as_deref());
+fn session_layer<S: tower_sessions::SessionStore + Clone>(store: S, secure: bool) -> SessionManagerLayer<S> {
     let inactivity = tower_sessions::cookie::time::Duration::seconds(SESSION_INACTIVITY.as_secs() as i64);
     SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
@@ -129,31 +160,47 @@ fn session_layer<S: tower_sessions::SessionStore + Clone>(store: S) -> SessionMa
 }
 
 /// Routes that need no session: the login form, the health check and the static files.
-fn public_routes() -> Router<AppState> {
-    Router::new().merge(auth::login::routes()).merge(health::routes()).merge(assets::routes())
+fn public_routes() -> access_routes::Routes {
+    auth::login::routes().merge(health::routes()).merge(assets::routes())
 }
 
 /// Routes that need a signed-in user; without one, pages redirect to `/login?next=…`.
-fn protected_routes() -> Router<AppState> {
-    Router::new()
-        .merge(home::routes())
+fn protected_routes() -> access_routes::Routes {
+    home::routes()
         .merge(fleet::routes())
         .merge(schools::routes())
         .merge(plan::routes())
         .merge(usage::routes())
         .merge(imports::routes())
-        .route_layer(axum::middleware::from_fn(auth::require_login))
+        .signed_in_only()
 }
 
-fn with_layers<S>(app: Router<AppState>, state: AppState, sessions: S) -> Router
+/// Every route of the application with its access rule, from the same functions the router is
+/// built from (see [`access_routes`]).
+pub fn route_table() -> Vec<access_routes::RouteInfo> {
+    public_routes().merge(protected_routes()).into_parts().1
+}
+
+/// The layers around every route, innermost first: the CSRF check; the body limits (before the
+/// CSRF check reads a body); login and sessions; the 404 fallback; the security headers
+/// (`Cache-Control: no-store` on every response that has none — every page and download but the
+/// static files —, HSTS when configured, nosniff, frame, referrer and content policies); tracing.
+fn with_layers<S>(app: Router<AppState>, state: AppState, sessions: S, hsts: bool) -> Router
 where
     S: tower_sessions::SessionStore + Clone,
 {
     let backend = auth::Backend::new(state.store.clone());
-    let auth_layer = axum_login::AuthManagerLayerBuilder::new(backend, session_layer(sessions)).build();
+    let auth_layer =
+        axum_login::AuthManagerLayerBuilder::new(backend, session_layer(sessions, state.secure_cookies)).build();
+    let hsts = hsts.then(|| {
+        SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS_VALUE))
+    });
     app.layer(axum::middleware::from_fn(csrf::verify))
+        .layer(axum::middleware::from_fn(body_limit::enforce))
         .layer(auth_layer)
         .fallback(errors::not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(tower::util::option_layer(hsts))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -191,13 +238,15 @@ pub async fn router_with(store: Store, settings: Settings) -> anyhow::Result<(Ro
 
 async fn build(store: Store, settings: Settings) -> anyhow::Result<(Router, Sessions, AppState)> {
     let sessions = Sessions::for_store(&store).await?;
+    let secure_cookies = settings.secure_cookies(std::env::var(SECURE_COOKIES_ENV).ok().as_deref());
+    let hsts = settings.sends_hsts();
     let jobs =
         imports::runner::ImportJobs::new(settings.upload_dir, settings.max_upload_bytes, settings.upload_keep_days);
-    let state = AppState { store, smtp: settings.smtp, imports: std::sync::Arc::new(jobs) };
-    let app = public_routes().merge(protected_routes());
+    let state = AppState { store, smtp: settings.smtp, imports: std::sync::Arc::new(jobs), secure_cookies };
+    let (app, _) = public_routes().merge(protected_routes()).into_parts();
     let router = match &sessions {
-        Sessions::Sqlite(s) => with_layers(app, state.clone(), s.clone()),
-        Sessions::Postgres(s) => with_layers(app, state.clone(), s.clone()),
+        Sessions::Sqlite(s) => with_layers(app, state.clone(), session_retry::RetryBusy::new(s.clone()), hsts),
+        Sessions::Postgres(s) => with_layers(app, state.clone(), session_retry::RetryBusy::new(s.clone()), hsts),
     };
     Ok((router, sessions, state))
 }
@@ -211,7 +260,9 @@ pub async fn serve(store: Store, listener: tokio::net::TcpListener) -> anyhow::R
 }
 
 /// Serves the application with `settings` on `listener` until Ctrl-C (or SIGTERM on Unix), then
-/// finishes the requests in flight. Expired sessions are deleted every hour.
+/// finishes the requests in flight. Expired sessions are deleted every hour. Handlers see the
+/// client's address (the TCP peer, `ConnectInfo<SocketAddr>`) for the sign-in back-off; a proxy's
+/// `X-Forwarded-For` is not trusted.
 ///
 /// Errors: those of [`router`], and I/O errors of the listener.
 pub async fn serve_with(store: Store, listener: tokio::net::TcpListener, settings: Settings) -> anyhow::Result<()> {
@@ -228,6 +279,7 @@ pub async fn serve_with(store: Store, listener: tokio::net::TcpListener, setting
             imports::runner::housekeeping(&state, false).await;
         }
     });
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     cleanup.abort();
     result.context("HTTP サーバーが停止しました")
@@ -266,11 +318,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secure_cookies_only_when_asked_for() {
-        assert!(secure_cookies(Some("1")));
-        assert!(secure_cookies(Some(" 1\n")));
-        assert!(!secure_cookies(Some("0")));
-        assert!(!secure_cookies(Some("true")));
-        assert!(!secure_cookies(None));
+    fn secure_cookies_with_an_https_url_or_when_asked_for() {
+        let http = Settings { public_url: Some("http://127.0.0.1:8080".into()), hsts: true, ..Default::default() };
+        let https = Settings { public_url: Some("HTTPS://gigaops.example.jp".into()), ..Default::default() };
+        assert!(https.secure_cookies(None));
+        assert!(!http.secure_cookies(None));
+        assert!(!Settings::default().secure_cookies(None));
+        assert!(http.secure_cookies(Some(" 1\n")));
+        assert!(!http.secure_cookies(Some("0")) && !http.secure_cookies(Some("true")));
+        assert!(!http.sends_hsts(), "HSTS only over https");
+        assert!(!https.sends_hsts(), "HSTS only when asked for");
+        assert!(Settings { hsts: true, ..https }.sends_hsts());
     }
 }

@@ -23,26 +23,26 @@ pub mod report;
 pub mod search;
 pub mod show;
 
+use crate::access_routes::{Routes, Rule};
+use crate::auth::Capability;
 use crate::http::encode;
-use crate::AppState;
-use axum::routing::{get, post};
-use axum::Router;
 use gigaops_domain::fleet::{DeviceClass, DeviceStatus, IncidentKind};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/fleet/devices", get(list::list))
-        .route("/fleet/devices/{serial}", get(show::show))
-        .route("/fleet/devices/{serial}/incidents", post(incident::register))
-        .route("/fleet/devices/{serial}/repair", post(repair::complete))
-        .route("/fleet/search", get(search::search))
-        .route("/fleet/models", get(models::show))
-        .route("/fleet/models/aliases", post(models::add))
-        .route("/fleet/models/aliases/remove", post(models::remove))
-        .route("/fleet/report", get(report::page))
-        .route("/fleet/report.csv", get(report::csv))
-        .route("/fleet/report.xlsx", get(report::xlsx))
-        .route("/fleet/report.json", get(report::json))
+pub(crate) fn routes() -> Routes {
+    use Capability::*;
+    Routes::new()
+        .get("/fleet/devices", list::list, Rule::Needs(ViewDevices))
+        .get("/fleet/devices/{serial}", show::show, Rule::Scoped(ViewDevices))
+        .post("/fleet/devices/{serial}/incidents", incident::register, Rule::Scoped(ManageFleet))
+        .post("/fleet/devices/{serial}/repair", repair::complete, Rule::Scoped(ManageFleet))
+        .get("/fleet/search", search::search, Rule::Needs(ViewDevices))
+        .get("/fleet/models", models::show, Rule::Needs(ViewModels))
+        .post("/fleet/models/aliases", models::add, Rule::Needs(ManageModels))
+        .post("/fleet/models/aliases/remove", models::remove, Rule::Needs(ManageModels))
+        .get("/fleet/report", report::page, Rule::Needs(ViewReports))
+        .get("/fleet/report.csv", report::csv, Rule::Needs(ViewReports))
+        .get("/fleet/report.xlsx", report::xlsx, Rule::Needs(ViewReports))
+        .get("/fleet/report.json", report::json, Rule::Needs(ViewReports))
 }
 
 /// URL of a device's page.

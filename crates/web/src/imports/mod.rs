@@ -16,6 +16,7 @@
 
 pub mod runner;
 
+use crate::access_routes::{Routes, Rule};
 use crate::auth::{Capability, SignedIn};
 use crate::errors::{AppError, AppResult};
 use crate::http;
@@ -24,10 +25,10 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::Method;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::routing::post;
 use gigaops_domain::calendar::jst_minute;
 use gigaops_ingest::ImportKind;
 use gigaops_report::render::{to_csv, Cell, Table};
@@ -44,15 +45,23 @@ const HISTORY_ROWS: u64 = 50;
 /// Largest mapping file (TOML), bytes.
 const MAX_MAPPING_BYTES: usize = 256 * 1024;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    use Capability::ViewImports;
+    // which kinds a user may upload and import: `Access::may_import`, checked by the handlers
+    Routes::new()
+        .get("/imports", index, Rule::Needs(ViewImports))
         // the handler streams the file to disk and enforces the configured limit itself
-        .route("/imports", get(index).post(upload).layer(DefaultBodyLimit::disable()))
-        .route("/imports/{id}", get(show))
-        .route("/imports/{id}/confirm", post(confirm))
-        .route("/imports/{id}/cancel", post(cancel))
-        .route("/imports/{id}/sheet", post(sheet).layer(DefaultBodyLimit::max(64 * 1024)))
-        .route("/imports/{id}/errors.csv", get(errors_csv))
+        .route("/imports", Method::POST, post(upload).layer(DefaultBodyLimit::disable()), Rule::Needs(ViewImports))
+        .get("/imports/{id}", show, Rule::Scoped(ViewImports))
+        .post("/imports/{id}/confirm", confirm, Rule::Scoped(ViewImports))
+        .post("/imports/{id}/cancel", cancel, Rule::Scoped(ViewImports))
+        .route(
+            "/imports/{id}/sheet",
+            Method::POST,
+            post(sheet).layer(DefaultBodyLimit::max(64 * 1024)),
+            Rule::Scoped(ViewImports),
+        )
+        .get("/imports/{id}/errors.csv", errors_csv, Rule::Scoped(ViewImports))
 }
 
 /// One kind offered by the form.

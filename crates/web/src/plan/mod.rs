@@ -18,29 +18,34 @@ pub mod entry;
 pub mod table;
 pub mod upload;
 
-use crate::AppState;
+use crate::access_routes::{Routes, Rule};
+use crate::auth::Capability;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::http::Method;
+use axum::routing::post;
 use gigaops_domain::plan::Status;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/plan", get(table::page))
-        .route("/plan/print", get(table::print))
-        .route("/plan/report.csv", get(table::csv))
-        .route("/plan/report.xlsx", get(table::xlsx))
-        .route("/plan/report.json", get(table::json))
-        .route("/plan/years", post(table::set_year))
-        .route("/plan/schedule", get(table::schedule))
+pub(crate) fn routes() -> Routes {
+    use Capability::*;
+    Routes::new()
+        .get("/plan", table::page, Rule::Needs(ViewPlan))
+        .get("/plan/print", table::print, Rule::Needs(ViewPlan))
+        .get("/plan/report.csv", table::csv, Rule::Needs(ViewPlan))
+        .get("/plan/report.xlsx", table::xlsx, Rule::Needs(ViewPlan))
+        .get("/plan/report.json", table::json, Rule::Needs(ViewPlan))
+        .post("/plan/years", table::set_year, Rule::Needs(ManagePlanYears))
+        .get("/plan/schedule", table::schedule, Rule::Needs(ViewPlan))
+        .get("/plan/import", upload::form, Rule::Needs(ImportPlan))
         .route(
             "/plan/import",
-            get(upload::form).post(upload::upload).layer(DefaultBodyLimit::max(crate::csrf::MAX_UPLOAD_BYTES)),
+            Method::POST,
+            post(upload::upload).layer(DefaultBodyLimit::max(crate::csrf::MAX_UPLOAD_BYTES)),
+            Rule::Needs(ImportPlan),
         )
-        .route("/plan/entries/{id}/edit", get(entry::edit))
-        .route("/plan/entries/{id}", post(entry::save))
-        .route("/plan/entries/{id}/history", get(entry::history))
-        .route("/plan/entries/{id}/comments", post(entry::comment))
+        .get("/plan/entries/{id}/edit", entry::edit, Rule::Needs(EditPlan))
+        .post("/plan/entries/{id}", entry::save, Rule::Needs(EditPlan))
+        .get("/plan/entries/{id}/history", entry::history, Rule::Needs(ViewPlan))
+        .post("/plan/entries/{id}/comments", entry::comment, Rule::Needs(ViewPlan))
 }
 
 /// `新規` / `継続` / `拡充`, or empty.

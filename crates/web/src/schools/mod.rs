@@ -2,10 +2,9 @@
 
 mod list;
 
-use crate::AppState;
-use axum::routing::get;
-use axum::Router;
+use crate::access_routes::{Routes, Rule};
+use crate::auth::Capability;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/schools", get(list::list))
+pub(crate) fn routes() -> Routes {
+    Routes::new().get("/schools", list::list, Rule::Needs(Capability::ViewSchools))
 }

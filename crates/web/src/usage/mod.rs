@@ -19,12 +19,11 @@ pub mod policy;
 pub mod report;
 pub mod work;
 
+use crate::access_routes::{Routes, Rule};
+use crate::auth::Capability;
 use crate::errors::{AppError, AppResult};
 use crate::http;
 use crate::page::{today_tokyo, NoData};
-use crate::AppState;
-use axum::routing::{get, post};
-use axum::Router;
 use gigaops_domain::YearMonth;
 
 /// A `month` query value (`YYYY-MM`); empty = `default`.
@@ -62,14 +61,17 @@ pub(crate) async fn evaluated_month(
     Ok((month, Some(NoData::for_period(&name(month), "段階的な対応の判定", nearest))))
 }
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/usage/report", get(report::capacity))
-        .route("/usage/escalation", get(report::escalation))
-        .route("/usage/cases", get(cases::list))
-        .route("/usage/cases/{id}", get(cases::history))
-        .route("/usage/work", get(work::list))
-        .route("/usage/work/done", post(work::done))
-        .route("/usage/work/notify", post(work::notify))
-        .route("/usage/policy", get(policy::show).post(policy::save))
+pub(crate) fn routes() -> Routes {
+    use Capability::*;
+    Routes::new()
+        .get("/usage/report", report::capacity, Rule::Needs(ViewReports))
+        .get("/usage/escalation", report::escalation, Rule::Needs(ViewReports))
+        .get("/usage/cases", cases::list, Rule::Needs(ViewDevices))
+        .get("/usage/cases/{id}", cases::history, Rule::Scoped(ViewDevices))
+        .get("/usage/work", work::list, Rule::Needs(ViewDevices))
+        // which items a user may mark done: `Access::may_complete_work`
+        .post("/usage/work/done", work::done, Rule::Needs(ViewDevices))
+        .post("/usage/work/notify", work::notify, Rule::Needs(NotifySchools))
+        .get("/usage/policy", policy::show, Rule::Needs(ViewEscalationPolicy))
+        .post("/usage/policy", policy::save, Rule::Needs(EditEscalationPolicy))
 }

@@ -13,7 +13,7 @@ use reqwest::{Client, StatusCode};
 use std::path::{Path, PathBuf};
 
 /// Password of every test account.
-pub const PASSWORD: &str = "correct-horse-battery";
+pub const PASSWORD: &str = "correct-horse-battery-staple";
 pub const ADMIN: &str = "admin@test.gigaops.jp";
 pub const BOARD: &str = "board@test.gigaops.jp";
 pub const SCHOOL: &str = "school@test.gigaops.jp";

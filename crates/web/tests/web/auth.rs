@@ -36,10 +36,10 @@ async fn pages_need_a_session_but_health_and_static_do_not() {
         assert!(login.body.contains("<html lang=\"ja\">") && login.body.contains("ログイン"));
         assert!(login.body.contains("/static/app.css?v="), "stylesheet linked with its hash");
         csrf_token(&login.body);
-        assert!(login.header("set-cookie").contains("gigaops_session="), "anonymous session for the token");
+        assert!(login.header("set-cookie").starts_with("gigaops_login_csrf="), "the form's token cookie, no session");
         let cookie = login.header("set-cookie").to_ascii_lowercase();
-        assert!(cookie.contains("httponly") && cookie.contains("samesite=lax"), "{cookie}");
-        assert!(!cookie.contains("secure"), "not Secure without GIGAOPS_SECURE_COOKIES=1: {cookie}");
+        assert!(cookie.contains("httponly") && cookie.contains("samesite=strict"), "{cookie}");
+        assert!(!cookie.contains("secure"), "not Secure without an https public URL: {cookie}");
         assert_eq!(login.header("x-frame-options"), "DENY");
         assert!(login.header("content-security-policy").contains("default-src 'self'"));
 
