@@ -7,7 +7,7 @@ use gigaops_store::testing::BACKENDS;
 use reqwest::{Client, StatusCode};
 
 /// The job id of a redirect to `/imports/{id}`.
-fn job_id(page: &Page) -> i64 {
+pub(crate) fn job_id(page: &Page) -> i64 {
     page.location()
         .strip_prefix("/imports/")
         .and_then(|s| s.parse().ok())
@@ -22,7 +22,7 @@ fn status(body: &str) -> String {
 }
 
 /// Uploads `file` as `kind` with extra fields; returns the response (a redirect to the job, or back).
-async fn upload(app: &TestApp, c: &Client, kind: &str, extra: &[(&str, &str)], file: (&str, &[u8])) -> Page {
+pub(crate) async fn upload(app: &TestApp, c: &Client, kind: &str, extra: &[(&str, &str)], file: (&str, &[u8])) -> Page {
     let token = csrf_token(&app.get(c, "/imports").await.body);
     let mut fields = vec![("csrf_token", token.as_str()), ("kind", kind)];
     fields.extend_from_slice(extra);
@@ -30,7 +30,7 @@ async fn upload(app: &TestApp, c: &Client, kind: &str, extra: &[(&str, &str)], f
 }
 
 /// Polls the job page until its worker is done; returns the page.
-async fn settled(app: &TestApp, c: &Client, id: i64) -> Page {
+pub(crate) async fn settled(app: &TestApp, c: &Client, id: i64) -> Page {
     for _ in 0..600 {
         let p = app.get(c, &format!("/imports/{id}")).await;
         assert_eq!(p.status, StatusCode::OK, "[{:?}] job page: {}", app.backend, p.body);

@@ -8,6 +8,7 @@ mod app;
 mod auth;
 mod browser;
 mod escalation;
+mod exports;
 mod fleet;
 mod imports;
 mod models;
