@@ -137,8 +137,8 @@ fn filtered(municipality_id: i64, f: &DeviceFilter) -> sea_orm::Select<device::E
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(
             Condition::any()
-                .add(device::Column::SerialNumber.starts_with(text.to_uppercase()))
-                .add(device::Column::AssetTag.starts_with(text)),
+                .add(crate::like_prefix((device::Entity, device::Column::SerialNumber), &text.to_uppercase()))
+                .add(crate::like_prefix((device::Entity, device::Column::AssetTag), text)),
         );
     }
     if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {

@@ -252,3 +252,40 @@ async fn the_device_list_filters_pages_and_searches() {
         assert_eq!(app.get(&c, "/fleet/devices/NOSUCH").await.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_search_takes_like_wildcards_literally() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let m = gigaops_store::municipalities::find(&app.store, "maebashi").await.unwrap().unwrap().id;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.csv");
+        std::fs::write(
+            &path,
+            format!(
+                "serial_number,model,model_group,device_class,status,school_code,asset_tag\n\
+                 %A0001,iPad（第8世代）,iPad（小中）,learner,deployed,{MOMOI},ODD-1\n\
+                 _A0001,iPad（第8世代）,iPad（小中）,learner,deployed,{MOMOI},ODD-2\n\
+                 \\A0001,iPad（第8世代）,iPad（小中）,learner,deployed,{MOMOI},ODD-3\n"
+            ),
+        )
+        .unwrap();
+        let options = gigaops_store::imports::ImportOptions {
+            as_of: chrono::NaiveDate::from_ymd_opt(2021, 4, 1),
+            ..Default::default()
+        };
+        gigaops_store::testing::import(&app.store, m, gigaops_ingest::ImportKind::Devices, &path, options)
+            .await
+            .unwrap();
+        let c = app.login(BOARD).await;
+        let all = app.get(&c, "/fleet/devices").await;
+        assert!(all.body.contains("全 <strong>66</strong> 台"), "[{backend:?}]");
+        for (q, serial) in [("%25", "%A0001"), ("_", "_A0001"), ("%5C", "\\A0001")] {
+            let r = app.get(&c, &format!("/fleet/devices?q={q}")).await;
+            assert_eq!(r.status, StatusCode::OK, "[{backend:?}] q={q}");
+            assert!(r.body.contains("全 <strong>1</strong> 台") && r.body.contains(serial), "[{backend:?}] q={q}");
+        }
+        let none = app.get(&c, "/fleet/devices?q=T%25").await;
+        assert!(none.body.contains("全 <strong>0</strong> 台"), "[{backend:?}] T% is not a wildcard");
+    }
+}
