@@ -289,3 +289,46 @@ async fn the_device_search_takes_like_wildcards_literally() {
         assert!(none.body.contains("全 <strong>0</strong> 台"), "[{backend:?}] T% is not a wildcard");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_user_learns_nothing_about_another_schools_device_from_the_replacement_field() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let c = app.login(SCHOOL).await;
+        let token = app.token(&c).await;
+        let post = |rep: &'static str| {
+            let (app, c, token) = (&app, &c, token.clone());
+            async move {
+                let form = [
+                    ("kind", "damage"),
+                    ("occurred_on", "2022-07-15"),
+                    ("replacement_serial", rep),
+                    ("csrf_token", token.as_str()),
+                ];
+                app.post(c, "/fleet/devices/TMOMO0001/incidents", &form).await
+            }
+        };
+        // TNAKA0001 is deployed at 中川小, not the user's school; NOPE0001 does not exist
+        let other = post("TNAKA0001").await;
+        let missing = post("NOPE0001").await;
+        assert_eq!(
+            (other.status, missing.status),
+            (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY)
+        );
+        assert!(
+            other.body.contains("代替機のシリアル番号「TNAKA0001」の端末は台帳にありません。"),
+            "[{backend:?}] {}",
+            other.body
+        );
+        assert!(missing.body.contains("代替機のシリアル番号「NOPE0001」の端末は台帳にありません。"), "[{backend:?}]");
+        assert!(!other.body.contains("予備機ではありません"), "[{backend:?}] no status");
+        // by asset tag (MBS-IP-800001 = TNAKA0001) the same
+        let by_tag = post("MBS-IP-800001").await;
+        assert!(by_tag.body.contains("「MBS-IP-800001」の端末は台帳にありません"), "[{backend:?}]");
+        // the user's own device that is not a spare: the rule's message, as before
+        let own = post("TMOMO0002").await;
+        assert!(own.body.contains("代替機 TMOMO0002 は予備機ではありません"), "[{backend:?}] {}", own.body);
+        // a spare (shared pool) is still accepted
+        assert_eq!(post("TSPARE001").await.status, StatusCode::SEE_OTHER, "[{backend:?}]");
+    }
+}
