@@ -11,6 +11,7 @@ mod escalation;
 mod exports;
 mod fleet;
 mod imports;
+mod limits;
 mod models;
 pub mod plan;
 mod report;
