@@ -30,3 +30,24 @@ async fn a_comment_may_have_up_to_the_limit_of_characters() {
         assert!(!app.get(&board, &history).await.body.contains("超過"), "[{b:?}] nothing stored");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_reports_cover_at_most_24_months() {
+    for b in BACKENDS {
+        let app = TestApp::spawn(b).await;
+        let board = app.login(BOARD).await;
+        for page in ["/usage/report", "/usage/escalation"] {
+            let r = app.get(&board, &format!("{page}?from=1990-01&to=2100-12")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "[{b:?}] {page}");
+            assert!(
+                r.body.contains("期間は24か月以内にしてください（1990-01〜2100-12 は1332か月です）"),
+                "[{b:?}] {page}: {}",
+                r.body
+            );
+            let r = app.get(&board, &format!("{page}?from=2021-01&to=2022-12")).await;
+            assert_eq!(r.status, StatusCode::OK, "[{b:?}] {page}: 24 months");
+            let r = app.get(&board, &format!("{page}?from=2021-01&to=2023-01")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "[{b:?}] {page}: 25 months");
+        }
+    }
+}
