@@ -623,7 +623,10 @@ pub async fn import(
 ) -> Result<ImportOutcome> {
     let mut out = ImportOutcome::new("plan", src);
     let name = plan_name.map(str::to_string).or(file.plan_name.clone()).ok_or_else(|| {
-        StoreError::Rule(format!("{}: 計画名がありません（「計画」列か --plan で指定してください）", src.file_name))
+        StoreError::Rule(format!(
+            "{}: 計画名がありません（ファイルの「計画」列に書くか、取り込むときに計画名を指定してください）",
+            src.file_name
+        ))
     })?;
     let txn = store.db.begin().await?;
     let existing = plan::Entity::find()

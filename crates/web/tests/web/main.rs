@@ -14,5 +14,6 @@ mod imports;
 mod limits;
 mod models;
 pub mod plan;
+mod plan_choice;
 mod report;
 mod usage;
