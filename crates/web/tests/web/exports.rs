@@ -14,13 +14,13 @@ use reqwest::StatusCode;
 use std::io::Cursor;
 use std::path::Path;
 
-pub const HYPERLINK: &str = r#"=HYPERLINK("http://x","y")"#;
-pub const CMD: &str = "+1+cmd|' /C calc'!A0";
-pub const SUM: &str = "-2+3";
-pub const AT: &str = "@SUM(1)";
+const HYPERLINK: &str = r#"=HYPERLINK("http://x","y")"#;
+const CMD: &str = "+1+cmd|' /C calc'!A0";
+const SUM: &str = "-2+3";
+const AT: &str = "@SUM(1)";
 
 /// The cell as it must appear in a CSV line: `'` first, quoted when it needs quotes.
-pub fn neutralised(s: &str) -> String {
+fn neutralised(s: &str) -> String {
     let guarded = format!("'{s}");
     if guarded.contains(['"', ',']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
@@ -30,7 +30,7 @@ pub fn neutralised(s: &str) -> String {
 }
 
 /// Every cell of every sheet: (sheet, text cells); panics when any cell holds a formula.
-pub fn xlsx_strings(bytes: &[u8]) -> Vec<String> {
+fn xlsx_strings(bytes: &[u8]) -> Vec<String> {
     let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("xlsx");
     let mut out = Vec::new();
     for name in wb.sheet_names() {
@@ -46,7 +46,7 @@ pub fn xlsx_strings(bytes: &[u8]) -> Vec<String> {
 }
 
 /// Sendai's 資料4-1 with hostile text in the first goal: 目標内容, 取組, 実績・課題, 次年度の取組.
-pub fn hostile_plan_csv() -> String {
+fn hostile_plan_csv() -> String {
     let sendai =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sendai-r5/plan-r5.csv"))
             .expect("sendai");
@@ -128,7 +128,7 @@ async fn downloads_never_hand_a_spreadsheet_a_formula() {
         settled(&app, &board, id).await;
         let csv = app.get(&board, &format!("/imports/{id}/errors.csv")).await;
         assert_eq!(csv.status, StatusCode::OK);
-        assert!(csv.body.contains(&format!("\r\n'=cmd.csv,2,")), "[{b:?}] file name:\n{}", csv.body);
+        assert!(csv.body.contains("\r\n'=cmd.csv,2,"), "[{b:?}] file name:\n{}", csv.body);
         assert!(csv.body.contains(&format!(",{},", neutralised(AT))), "[{b:?}] value:\n{}", csv.body);
     }
 }
