@@ -57,6 +57,7 @@ async fn import(store: &Store, m: i64, kind: ImportKind, path: &std::path::Path,
     let request = ImportRequest {
         kind,
         path,
+        display_name: None,
         options,
         imported_by: Some("demo".into()),
         dry_run: false,

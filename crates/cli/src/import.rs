@@ -142,6 +142,7 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: ImportCommand) -> Resul
     let request = ImportRequest {
         kind,
         path: &file,
+        display_name: None,
         options,
         imported_by: Some("cli".into()),
         dry_run,

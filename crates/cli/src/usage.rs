@@ -246,9 +246,7 @@ pub async fn report(
     out: Option<PathBuf>,
 ) -> Result<()> {
     let (from, to) = (month_arg(from, "--from")?, month_arg(to, "--to")?);
-    if to < from {
-        bail!("--to（{to}）は --from（{from}）以降にしてください");
-    }
+    let (from, to) = gigaops_domain::usage::report_range(from, to).map_err(|e| anyhow!("--from/--to: {e}"))?;
     let bytes = if escalation_report {
         let r = gigaops_report::usage::escalation::build(store, m, from, to).await?;
         for s in &r.stale_months {

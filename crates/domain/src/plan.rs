@@ -265,6 +265,24 @@ impl Grade {
     }
 }
 
+/// Most characters (Unicode scalar values, after trimming) of a comment on a plan entry.
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+
+/// A comment's text as stored: trimmed, not empty, at most [`MAX_COMMENT_CHARS`] characters.
+///
+/// Errors: the Japanese message for the user (`コメントを入力してください`, or one naming the limit).
+pub fn comment_text(body: &str) -> Result<&str, String> {
+    let text = body.trim();
+    if text.is_empty() {
+        return Err("コメントを入力してください".into());
+    }
+    let n = text.chars().count();
+    if n > MAX_COMMENT_CHARS {
+        return Err(format!("コメントは{MAX_COMMENT_CHARS}文字以内で入力してください（{n}文字あります）"));
+    }
+    Ok(text)
+}
+
 /// What a 評価 cell may hold, for error messages.
 pub const GRADE_EXPECTED: &str = "評価（◎、○、△、または評価なしの - か空欄）";
 

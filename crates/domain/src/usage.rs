@@ -486,8 +486,36 @@ pub fn cohort_summaries(events: &[CaseEvent], months: &[YearMonth], step_count: 
         .collect()
 }
 
+/// Most months one usage or escalation report covers, on the web and in the CLI alike (two
+/// fiscal years; a longer range would read every month's usage of every line at once).
+pub const MAX_REPORT_MONTHS: i32 = 24;
+
+/// The range of a usage or escalation report checked: `to` not before `from`, and at most
+/// [`MAX_REPORT_MONTHS`] months from `from` to `to`, both included.
+///
+/// Errors: the Japanese message for the user, naming the limit.
+pub fn report_range(from: YearMonth, to: YearMonth) -> Result<(YearMonth, YearMonth), String> {
+    if to < from {
+        return Err(format!("終了月（{to}）は開始月（{from}）以降にしてください"));
+    }
+    let months = from.months_until(to) + 1;
+    if months > MAX_REPORT_MONTHS {
+        return Err(format!("期間は{MAX_REPORT_MONTHS}か月以内にしてください（{from}〜{to} は{months}か月です）"));
+    }
+    Ok((from, to))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn report_ranges_are_at_most_24_months() {
+        let ym = |y, m| YearMonth::new(y, m).unwrap();
+        assert!(report_range(ym(2022, 4), ym(2024, 3)).is_ok());
+        let e = report_range(ym(2022, 4), ym(2024, 4)).unwrap_err();
+        assert_eq!(e, "期間は24か月以内にしてください（2022-04〜2024-04 は25か月です）");
+        assert!(report_range(ym(2022, 5), ym(2022, 4)).unwrap_err().contains("以降にしてください"));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

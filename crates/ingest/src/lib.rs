@@ -20,8 +20,9 @@ pub mod usage;
 
 pub use kind::{ColumnUse, ImportKind, PreviewRow};
 pub use table::{
-    file_sha256, normalize_header, open_table, open_table_with, quote_value, read_ahead, sha256_hex, FileError, RawRow,
-    ReadLimits, RowError, Table, MAX_QUOTED_CHARS,
+    file_sha256, normalize_header, open_table, open_table_with, quote_value, read_ahead, sha256_hex,
+    strip_formula_guard, FileError, RawRow, ReadLimits, RowError, Table, FORMULA_GUARD, FORMULA_STARTS,
+    MAX_QUOTED_CHARS,
 };
 
 /// Splits a reader's items into the records and the flat list of every row error, in file order.

@@ -424,6 +424,33 @@ fn clean_cell(s: &str) -> String {
     s.trim().trim_start_matches('\u{feff}').trim().to_string()
 }
 
+/// The first characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV
+/// injection"): `=`, `+`, `-`, `@`, TAB and CR. Our CSV writer (`report::render`) prefixes a text
+/// cell starting with one of them with [`FORMULA_GUARD`]; the CSV reader takes that prefix off again.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The prefix that makes Excel show a cell as text (`'`; Excel does not keep it in the value).
+pub const FORMULA_GUARD: char = '\'';
+
+/// A CSV cell's text without the [`FORMULA_GUARD`] our exports put before a [`FORMULA_STARTS`]
+/// character (`'=1+2` → `=1+2`, `'-` → `-`), so an exported file imports as the values it was
+/// made from. Any other text is returned unchanged (`'abc` stays `'abc`).
+pub fn strip_formula_guard(s: &str) -> &str {
+    match s.strip_prefix(FORMULA_GUARD) {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => s,
+    }
+}
+
+/// A CSV cell: [`clean_cell`], then [`strip_formula_guard`].
+fn csv_cell(s: &str) -> String {
+    let clean = clean_cell(s);
+    match strip_formula_guard(&clean) {
+        unguarded if unguarded.len() < clean.len() => unguarded.to_string(),
+        _ => clean,
+    }
+}
+
 fn is_blank(cells: &[String]) -> bool {
     cells.iter().all(String::is_empty)
 }
@@ -511,7 +538,7 @@ fn open_csv(path: &Path, file: String, limits: &ReadLimits) -> Result<Table, Fil
                         last_column: column_letters(limits.max_columns - 1),
                     });
                 }
-                let cells: Vec<String> = rec.iter().map(clean_cell).collect();
+                let cells: Vec<String> = rec.iter().map(csv_cell).collect();
                 if !is_blank(&cells) {
                     break cells;
                 }
@@ -554,7 +581,7 @@ fn open_csv(path: &Path, file: String, limits: &ReadLimits) -> Result<Table, Fil
                         format!("{max} 列以内の行（この行は {} 列あります）", rec.len()),
                     )));
                 }
-                let cells: Vec<String> = rec.iter().map(clean_cell).collect();
+                let cells: Vec<String> = rec.iter().map(csv_cell).collect();
                 if is_blank(&cells) {
                     continue;
                 }

@@ -461,22 +461,14 @@ fn column_width(c: EvaluationColumn) -> f64 {
     }
 }
 
-/// A CSV in an import layout: UTF-8 with BOM (so Excel reads the Japanese), CRLF, the header labels,
-/// then the rows.
-fn layout_csv<S: AsRef<[u8]>>(
+/// A CSV in an import layout: [`crate::render::write_csv`] with every cell as text.
+fn layout_csv<S: AsRef<str>>(
     labels: impl IntoIterator<Item = S>,
     rows: impl IntoIterator<Item = Vec<String>>,
 ) -> Vec<u8> {
-    let mut out = crate::render::UTF8_BOM.to_vec();
-    {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
-        w.write_record(labels).expect("CSV to memory");
-        for row in rows {
-            w.write_record(&row).expect("CSV to memory");
-        }
-        w.flush().expect("CSV to memory");
-    }
-    out
+    let rows: Vec<Vec<crate::Cell>> =
+        rows.into_iter().map(|r| r.into_iter().map(crate::Cell::Text).collect()).collect();
+    crate::render::write_csv(labels, rows.iter())
 }
 
 struct XlsxFormats {

@@ -7,7 +7,9 @@
 
 use crate::ReportError;
 use askama::Template;
+use gigaops_ingest::{FORMULA_GUARD, FORMULA_STARTS};
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
+use std::borrow::Cow;
 
 /// One cell of a [`Table`].
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +111,7 @@ impl Table {
     }
 
     /// The cells of `row`, padded with [`Cell::Empty`] to the number of columns.
-    fn padded<'a>(&'a self, row: &'a [Cell]) -> impl Iterator<Item = &'a Cell> + 'a {
+    pub(crate) fn padded<'a>(&'a self, row: &'a [Cell]) -> impl Iterator<Item = &'a Cell> + 'a {
         let missing = self.columns.len().saturating_sub(row.len());
         row.iter().chain(std::iter::repeat_n(&EMPTY, missing))
     }
@@ -153,19 +155,57 @@ pub(crate) fn group_digits(s: &str) -> String {
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The table as CSV: UTF-8 with BOM (so Excel opens Japanese correctly), CRLF line ends, the column
-/// labels as the first line, then one line per row ([`Cell::plain`]). Title and summary are not
+/// labels as the first line, then one line per row ([`csv_field`]). Title and summary are not
 /// written: a CSV file is one grid.
 pub fn to_csv(table: &Table) -> Vec<u8> {
+    write_csv(&table.columns, table.rows.iter().map(|row| table.padded(row)))
+}
+
+/// The one CSV writer of every export: UTF-8 with BOM, CRLF, the `header` labels, then the `rows`;
+/// every cell, header labels included, goes through [`csv_field`].
+pub fn write_csv<'a, H, R>(header: impl IntoIterator<Item = H>, rows: impl IntoIterator<Item = R>) -> Vec<u8>
+where
+    H: AsRef<str>,
+    R: IntoIterator<Item = &'a Cell>,
+{
     let mut out = UTF8_BOM.to_vec();
     {
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).flexible(true).from_writer(&mut out);
-        w.write_record(&table.columns).expect("writing CSV to memory cannot fail");
-        for row in &table.rows {
-            w.write_record(table.padded(row).map(Cell::plain)).expect("writing CSV to memory cannot fail");
+        for label in header {
+            w.write_field(csv_text(label.as_ref()).as_bytes()).expect("writing CSV to memory cannot fail");
+        }
+        w.write_record(None::<&[u8]>).expect("writing CSV to memory cannot fail");
+        for row in rows {
+            for cell in row {
+                w.write_field(csv_field(cell).as_bytes()).expect("writing CSV to memory cannot fail");
+            }
+            w.write_record(None::<&[u8]>).expect("writing CSV to memory cannot fail");
         }
         w.flush().expect("writing CSV to memory cannot fail");
     }
     out
+}
+
+/// The text of one CSV cell: a number as [`Cell::plain`] (`-3` stays `-3`: the cell's type
+/// decides, never its text); a text cell through [`csv_text`].
+pub fn csv_field(cell: &Cell) -> Cow<'_, str> {
+    match cell {
+        Cell::Text(s) => csv_text(s),
+        other => Cow::Owned(other.plain()),
+    }
+}
+
+/// A text value made safe for a spreadsheet (OWASP "CSV injection"): text that starts with `=`,
+/// `+`, `-`, `@`, TAB or CR ([`FORMULA_STARTS`]) gets a leading `'`, so Excel shows it as text and
+/// runs no formula (`=HYPERLINK(…)` → `'=HYPERLINK(…)`, `-2+3` → `'-2+3`); other text is unchanged.
+/// The CSV reader of the imports removes that `'` again (`ingest::strip_formula_guard`), so an
+/// exported file imports as the values it was made from.
+pub fn csv_text(s: &str) -> Cow<'_, str> {
+    if s.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("{FORMULA_GUARD}{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,5 +488,23 @@ mod tests {
         let csv = String::from_utf8(to_csv(&t)).unwrap();
         assert_eq!(csv, "\u{feff}a,b,c\r\nx,,\r\n");
         assert_eq!(to_html(&t).matches("<td").count(), 2);
+    }
+
+    #[test]
+    fn csv_text_cells_never_start_a_formula() {
+        let mut t = Table::new("t", ["名前", "数"]);
+        for hostile in ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\tx", "\rx"] {
+            t.rows.push(vec![Cell::text(hostile), Cell::Int(-3)]);
+        }
+        t.rows.push(vec![Cell::text("'quoted"), Cell::Float(-1.5)]);
+        let csv = String::from_utf8(to_csv(&t)).unwrap();
+        assert_eq!(
+            csv,
+            "\u{feff}名前,数\r\n\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-3\r\n'+1+cmd|' /C calc'!A0,-3\r\n'-2+3,-3\r\n\
+             '@SUM(1),-3\r\n'\tx,-3\r\n\"'\rx\",-3\r\n'quoted,-1.50\r\n"
+        );
+        assert_eq!(csv_text("2+3"), "2+3");
+        assert_eq!(gigaops_ingest::strip_formula_guard(&csv_text("-2+3")), "-2+3");
+        assert_eq!(gigaops_ingest::strip_formula_guard("'quoted"), "'quoted");
     }
 }

@@ -196,3 +196,23 @@ pub mod municipalities {
 }
 
 pub mod testing;
+
+/// The escape character of every `LIKE` built from user input ([`like_prefix`]).
+pub const LIKE_ESCAPE: char = '\\';
+
+/// `column LIKE 'text%' ESCAPE '\'`: rows whose `column` starts with `text` taken literally — the
+/// wildcards `%` and `_` and the escape character `\` in `text` are escaped, so a search for `%`
+/// finds only values that contain `%`. The same SQL on SQLite and PostgreSQL (on SQLite `LIKE` is
+/// case-insensitive for ASCII, on PostgreSQL case-sensitive). Every `LIKE` over user input uses it.
+pub fn like_prefix(column: impl sea_orm::sea_query::IntoColumnRef, text: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, LikeExpr};
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_') || c == LIKE_ESCAPE {
+            pattern.push(LIKE_ESCAPE);
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Expr::col(column).like(LikeExpr::new(pattern).escape(LIKE_ESCAPE))
+}

@@ -563,7 +563,9 @@ pub async fn history(store: &Store, municipality_id: i64, entry_id: i64) -> Resu
 
 /// Adds a comment to an entry.
 ///
-/// Errors: [`StoreError::Rule`] for an empty comment; [`StoreError::NotFound`] for an unknown entry.
+/// Errors: [`StoreError::Rule`] for an empty comment or one over
+/// [`gigaops_domain::plan::MAX_COMMENT_CHARS`] (the message of
+/// [`gigaops_domain::plan::comment_text`]); [`StoreError::NotFound`] for an unknown entry.
 pub async fn add_comment(
     store: &Store,
     municipality_id: i64,
@@ -571,15 +573,13 @@ pub async fn add_comment(
     author: &str,
     body: &str,
 ) -> Result<Comment> {
-    if body.trim().is_empty() {
-        return Err(StoreError::Rule("コメントが空です".into()));
-    }
+    let body = gigaops_domain::plan::comment_text(body).map_err(StoreError::Rule)?;
     entry(store, municipality_id, entry_id).await?;
     let m = plan_comment::ActiveModel {
         municipality_id: Set(municipality_id),
         entry_id: Set(entry_id),
         author: Set(author.to_string()),
-        body: Set(body.trim().to_string()),
+        body: Set(body.to_string()),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -623,7 +623,10 @@ pub async fn import(
 ) -> Result<ImportOutcome> {
     let mut out = ImportOutcome::new("plan", src);
     let name = plan_name.map(str::to_string).or(file.plan_name.clone()).ok_or_else(|| {
-        StoreError::Rule(format!("{}: 計画名がありません（「計画」列か --plan で指定してください）", src.file_name))
+        StoreError::Rule(format!(
+            "{}: 計画名がありません（ファイルの「計画」列に書くか、取り込むときに計画名を指定してください）",
+            src.file_name
+        ))
     })?;
     let txn = store.db.begin().await?;
     let existing = plan::Entity::find()

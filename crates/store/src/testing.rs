@@ -102,6 +102,7 @@ async fn run(
     let req = ImportRequest {
         kind,
         path,
+        display_name: None,
         options,
         imported_by: Some("test".into()),
         dry_run,

@@ -65,6 +65,19 @@ pub fn upload_name(sent: &str) -> String {
     }
 }
 
+/// The name an upload is stored under on disk: `upload` plus the extension of `name` (the
+/// [`upload_name`] shown to the user) when it is 1–8 ASCII letters or digits, lower-cased
+/// (`upload.csv`, `upload.xlsx`), so the reader still tells CSV from a workbook. Nothing the user
+/// typed reaches the file system but that extension; each upload has a folder of its own.
+pub fn stored_upload_name(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((_, ext)) if (1..=8).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            format!("upload.{}", ext.to_ascii_lowercase())
+        }
+        _ => "upload".into(),
+    }
+}
+
 /// Whether `next` is a safe place to go after login: a path on this site (`/…`, not `//…` or
 /// `/\…`, no scheme, no control characters).
 pub fn is_local_path(next: &str) -> bool {
@@ -86,6 +99,9 @@ mod tests {
         assert_eq!(upload_name(".."), "upload");
         assert_eq!(upload_name(""), "upload");
         assert_eq!(upload_name("a\u{0}b.csv"), "ab.csv");
+        assert_eq!(stored_upload_name(&upload_name(&format!("{}.CSV", "漢".repeat(84)))), "upload.csv");
+        assert_eq!(stored_upload_name("../../etc/passwd"), "upload");
+        assert_eq!(stored_upload_name("a.x/y"), "upload");
         // 84 kanji (252 bytes) and 300 kanji: cut to 40 kanji (120 bytes), the extension kept
         for n in [84, 300] {
             let long = format!("{}.xlsx", "計".repeat(n));

@@ -172,8 +172,8 @@ fn filtered(municipality_id: i64, f: &DeviceFilter) -> sea_orm::Select<device::E
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(
             Condition::any()
-                .add(device::Column::SerialNumber.starts_with(text.to_uppercase()))
-                .add(device::Column::AssetTag.starts_with(text)),
+                .add(crate::like_prefix((device::Entity, device::Column::SerialNumber), &text.to_uppercase()))
+                .add(crate::like_prefix((device::Entity, device::Column::AssetTag), text)),
         );
     }
     if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
@@ -250,6 +250,27 @@ pub struct DeviceDetail {
     pub incidents: Vec<incident::Model>,
     /// Serial numbers of the other devices its incidents name (device id → serial).
     pub serials: std::collections::HashMap<i64, String>,
+}
+
+/// The device a user may name as the replacement (代替機) of an incident, by serial number or asset
+/// tag (exact match): any spare — the spare pool is shared by all schools and a spare has no school
+/// — or, within a school scope (`Some` ids, a school user), a device of those schools; `None`
+/// scope sees every device. Any other device is `None`, exactly as a serial that does not exist,
+/// so a school user learns nothing about another school's devices (not even their status).
+pub async fn replacement_device(
+    store: &Store,
+    municipality_id: i64,
+    serial_or_tag: &str,
+    scope_school_ids: Option<Vec<i64>>,
+) -> Result<Option<DeviceRow>> {
+    if let Some(d) = device_detail(store, municipality_id, serial_or_tag, scope_school_ids.clone()).await? {
+        return Ok(Some(d.device));
+    }
+    if scope_school_ids.is_none() {
+        return Ok(None);
+    }
+    let any = device_detail(store, municipality_id, serial_or_tag, None).await?;
+    Ok(any.map(|d| d.device).filter(|d| d.status == gigaops_domain::fleet::DeviceStatus::Spare.as_str()))
 }
 
 /// One device by serial number or asset tag (exact match), within a school scope if given.

@@ -37,8 +37,12 @@ pub struct ImportOptions {
 /// One import to run.
 pub struct ImportRequest<'a> {
     pub kind: ImportKind,
-    /// The file to read. Its file name is the one in messages.
+    /// The file to read. Its file name is the one in messages unless `display_name` is given.
     pub path: &'a Path,
+    /// The file's name as the user gave it, for messages and `import_run.file_name`, when the
+    /// file is stored under another name (web uploads are stored under a generated name);
+    /// `None` = the name of `path`.
+    pub display_name: Option<&'a str>,
     pub options: ImportOptions,
     /// E-mail of the user, or `cli` / `demo`.
     pub imported_by: Option<String>,
@@ -239,7 +243,13 @@ async fn run_inner(
     let progress = req.progress;
     progress.set_phase("ファイルを確認しています");
     let path = req.path.to_path_buf();
-    let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let stored_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file_name = req.display_name.map_or_else(|| stored_name.clone(), str::to_string);
+    // messages of the reader name the stored file: show the user's name instead
+    let shown = |msg: String| match msg.strip_prefix(stored_name.as_str()) {
+        Some(rest) if file_name != stored_name => format!("{file_name}{rest}"),
+        _ => msg,
+    };
     let sheet = req.options.sheet.clone();
     // hashing, counting and opening a big file take a while: off the async workers
     let opened = tokio::task::spawn_blocking(move || {
@@ -256,7 +266,8 @@ async fn run_inner(
     let (sha, total, table) = opened;
     let sha = sha.map_err(|e| file_error(format!("{file_name}: ファイルを読み取れません（{e}）")))?;
     preview.rows_total = total;
-    let mut table = table.map_err(file_error)?;
+    let mut table = table.map_err(|e| file_error(shown(e.to_string())))?;
+    table.file = shown(std::mem::take(&mut table.file));
     preview.encoding = Some(table.encoding.to_string());
     preview.sheet = table.sheet.clone();
     preview.sheets = table.sheets.clone();

@@ -1,7 +1,8 @@
 //! `POST /fleet/devices/{serial}/incidents`: 事故を登録 — 破損 / 故障 / 紛失 / 盗難 on a date, with
 //! an optional cause and an optional spare (代替機) that takes the device's place at its school.
 //!
-//! The handler checks the form itself (kind, date, cause length, that the replacement exists),
+//! The handler checks the form itself (kind, date, cause length, that the replacement exists and
+//! is a spare or a device of the user's own schools — `queries::replacement_device`),
 //! then calls `gigaops_store::fleet::events::register_incident`, which applies the fleet rules of
 //! `gigaops_domain::fleet` in one transaction; a refused rule comes back typed and is shown beside
 //! its field. Any rejection re-renders the device page with status 422, the message beside its
@@ -89,13 +90,14 @@ pub(super) async fn register(
     let typed_rep = f.replacement_serial.trim();
     let mut replacement = None;
     if !typed_rep.is_empty() {
-        // the spare pool is shared by all schools: look it up without the user's school scope
-        match queries::device_detail(store, m, typed_rep, None).await? {
+        // any spare (a shared pool) or a device of the user's own schools; another school's
+        // device gets the same answer as a serial that does not exist
+        match queries::replacement_device(store, m, typed_rep, me.access.school_scope()).await? {
             None => {
                 errors.replacement_serial =
                     Some(format!("代替機のシリアル番号「{typed_rep}」の端末は台帳にありません。"))
             }
-            Some(r) => replacement = Some(r.device.serial_number),
+            Some(r) => replacement = Some(r.serial_number),
         }
     }
 

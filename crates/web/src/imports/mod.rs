@@ -189,9 +189,9 @@ async fn read_upload(mut mp: Multipart, dir: &std::path::Path, limit: usize) -> 
         match name.as_str() {
             "file" => {
                 let sent = field.file_name().unwrap_or_default().to_string();
-                let stored = http::upload_name(&sent);
+                let shown = http::upload_name(&sent);
                 tokio::fs::create_dir_all(dir).await.map_err(AppError::internal)?;
-                let path = dir.join(&stored);
+                let path = dir.join(http::stored_upload_name(&shown));
                 let mut out = tokio::fs::File::create(&path).await.map_err(AppError::internal)?;
                 let (mut size, mut hash) = (0usize, sha2::Sha256::new());
                 while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
@@ -204,7 +204,7 @@ async fn read_upload(mut mp: Multipart, dir: &std::path::Path, limit: usize) -> 
                 }
                 out.flush().await.map_err(AppError::internal)?;
                 if !sent.is_empty() || size > 0 {
-                    u.file = Some((stored, path, size as i64, hex::encode(hash.finalize())));
+                    u.file = Some((shown, path, size as i64, hex::encode(hash.finalize())));
                 }
             }
             "mapping" => {

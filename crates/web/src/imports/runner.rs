@@ -111,6 +111,7 @@ async fn run(state: &AppState, municipality_id: i64, id: i64, mode: Mode) -> gig
             let request = ImportRequest {
                 kind,
                 path,
+                display_name: Some(&job.file_name),
                 options: jobs::options(&job),
                 imported_by: job.imported_by.clone(),
                 dry_run: mode == Mode::Preview,

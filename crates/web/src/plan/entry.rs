@@ -327,9 +327,7 @@ pub(super) async fn comment(
     Form(f): Form<CommentForm>,
 ) -> AppResult<Response> {
     me.access.require(Capability::ViewPlan)?;
-    if f.body.trim().is_empty() {
-        return Err(AppError::BadRequest("コメントを入力してください".into()));
-    }
+    gigaops_domain::plan::comment_text(&f.body).map_err(AppError::BadRequest)?;
     plan::add_comment(&state.store, me.access.municipality_id(), id, &me.user().email, &f.body).await?;
     flash(&me.session, "コメントを追加しました。").await?;
     Ok(Redirect::to(&format!("/plan/entries/{id}/history")).into_response())

@@ -36,11 +36,36 @@ impl PlanQuery {
     }
 }
 
-async fn load(state: &AppState, me: &SignedIn, q: &PlanQuery) -> AppResult<(FiscalYear, Plan)> {
+/// The plan a page shows, from the municipality's `plans`: the one named `name` (`None` when no
+/// plan has that name); without a name, the plan whose period contains `fy` — the latest such plan
+/// when several do — else the latest plan (latest = the period that ends last, then starts last).
+/// `None` when there is no plan.
+fn choose_plan(plans: &[Plan], name: Option<&str>, fy: Option<FiscalYear>) -> Option<Plan> {
+    if let Some(n) = name {
+        return plans.iter().find(|p| p.name == n).cloned();
+    }
+    let latest = |ps: Vec<&Plan>| ps.into_iter().max_by_key(|p| (p.period.last, p.period.first, p.id)).cloned();
+    let having: Vec<&Plan> = plans.iter().filter(|p| fy.is_some_and(|y| p.period.contains(y))).collect();
+    if having.is_empty() {
+        latest(plans.iter().collect())
+    } else {
+        latest(having)
+    }
+}
+
+/// The year and plan of a plan page or download ([`choose_plan`]), and every plan of the
+/// municipality (for the chooser). No plan, or an unknown name: [`AppError::NotFound`].
+async fn load(state: &AppState, me: &SignedIn, q: &PlanQuery) -> AppResult<(FiscalYear, Plan, Vec<Plan>)> {
     me.access.require(Capability::ViewPlan)?;
     let fy = q.year()?;
-    let pl = plan::find_plan(&state.store, me.access.municipality_id(), q.plan(), Some(fy)).await?;
-    Ok((fy, pl))
+    let plans = plan::plans(&state.store, me.access.municipality_id()).await?;
+    let pl = choose_plan(&plans, q.plan(), Some(fy)).ok_or(AppError::NotFound)?;
+    Ok((fy, pl, plans))
+}
+
+/// `R5〜R9`.
+fn period_label(p: &Plan) -> String {
+    format!("{}〜{}", p.period.first.short_label(), p.period.last.short_label())
 }
 
 /// One goal row of the page's list.
@@ -59,6 +84,8 @@ struct GoalRow {
 struct TablePage {
     layout: Layout,
     plan: String,
+    /// Every plan of the municipality: (name, label with its period, selected).
+    plans: Vec<(String, String, bool)>,
     plan_query: String,
     fiscal_year: String,
     state: &'static str,
@@ -75,7 +102,7 @@ pub(super) async fn page(
     Query(q): Query<PlanQuery>,
 ) -> AppResult<Response> {
     let m = me.access.municipality_id();
-    let (fy, pl) = match load(&state, &me, &q).await {
+    let (fy, pl, plans) = match load(&state, &me, &q).await {
         // nothing imported yet: those who may import land on the upload form
         Err(AppError::NotFound)
             if me.access.allows(Capability::ImportPlan) && plan::plans(&state.store, m).await?.is_empty() =>
@@ -116,6 +143,10 @@ pub(super) async fn page(
     render(&TablePage {
         layout: me.layout(report.title(), Section::Plan).await?,
         plan: pl.name.clone(),
+        plans: plans
+            .iter()
+            .map(|p| (p.name.clone(), format!("{}（{}）", p.name, period_label(p)), p.id == pl.id))
+            .collect(),
         plan_query: qs.clone(),
         fiscal_year: fy.short_label(),
         state: year_state.label_ja(),
@@ -139,7 +170,7 @@ pub(super) async fn print(
     me: SignedIn,
     Query(q): Query<PlanQuery>,
 ) -> AppResult<Response> {
-    let (fy, pl) = load(&state, &me, &q).await?;
+    let (fy, pl, _) = load(&state, &me, &q).await?;
     let report = gigaops_report::plan::build(&state.store, &pl, fy).await?;
     Ok((
         [
@@ -152,7 +183,7 @@ pub(super) async fn print(
 }
 
 async fn download(state: &AppState, me: &SignedIn, q: &PlanQuery, ext: &str) -> AppResult<Response> {
-    let (fy, pl) = load(state, me, q).await?;
+    let (fy, pl, _) = load(state, me, q).await?;
     let report = gigaops_report::plan::build(&state.store, &pl, fy).await?;
     let (ct, body) = match ext {
         "csv" => ("text/csv; charset=utf-8", report.to_csv()),
@@ -201,7 +232,7 @@ pub(super) async fn set_year(
 ) -> AppResult<Response> {
     me.access.require(Capability::ManagePlanYears)?;
     let q = PlanQuery { fiscal_year: f.fiscal_year.clone(), plan: f.plan.clone() };
-    let (fy, pl) = load(&state, &me, &q).await?;
+    let (fy, pl, _) = load(&state, &me, &q).await?;
     let st = match f.action.as_str() {
         "open" => YearState::Open,
         "lock" => YearState::Locked,
@@ -229,7 +260,8 @@ pub(super) async fn schedule(
     Query(q): Query<PlanQuery>,
 ) -> AppResult<Response> {
     me.access.require(Capability::ViewPlan)?;
-    let pl = plan::find_plan(&state.store, me.access.municipality_id(), q.plan(), None).await?;
+    let plans = plan::plans(&state.store, me.access.municipality_id()).await?;
+    let pl = choose_plan(&plans, q.plan(), Some(FiscalYear::of(today_tokyo()))).ok_or(AppError::NotFound)?;
     let s = gigaops_report::plan::build_schedule(&state.store, &pl).await?;
     render(&SchedulePage {
         layout: me.layout(s.title(), Section::Plan).await?,
@@ -237,4 +269,26 @@ pub(super) async fn schedule(
         goals: s.goals.len(),
         bars: s.goals.iter().map(|g| g.bars.len()).sum(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gigaops_domain::plan::Period;
+
+    fn p(id: i64, name: &str, period: &str) -> Plan {
+        Plan { id, name: name.into(), period: Period::parse(period).expect("period") }
+    }
+
+    #[test]
+    fn the_plan_with_the_year_else_the_latest() {
+        let plans = [p(1, "仙台", "R5-R9"), p(2, "中央", "R7-R11")];
+        let name = |fy: i32| choose_plan(&plans, None, Some(FiscalYear(fy))).map(|p| p.name);
+        assert_eq!(name(2023).as_deref(), Some("仙台"), "R5: only Sendai's");
+        assert_eq!(name(2026).as_deref(), Some("中央"), "R8: both, the latest");
+        assert_eq!(name(2030).as_deref(), Some("中央"), "none: the latest");
+        assert_eq!(choose_plan(&plans, Some("仙台"), Some(FiscalYear(2029))).map(|p| p.id), Some(1));
+        assert_eq!(choose_plan(&plans, Some("ない"), None), None);
+        assert_eq!(choose_plan(&[], None, None), None);
+    }
 }

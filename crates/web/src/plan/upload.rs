@@ -120,7 +120,7 @@ pub(super) async fn upload(
     };
     let name = crate::http::upload_name(sent_name);
     let dir = tempfile::tempdir().map_err(AppError::internal)?;
-    let path = dir.path().join(&name);
+    let path = dir.path().join(crate::http::stored_upload_name(&name));
     tokio::fs::write(&path, bytes).await.map_err(AppError::internal)?;
     let options = ImportOptions {
         sheet: Some(form.sheet.clone()).filter(|s| !s.is_empty()),
@@ -131,6 +131,7 @@ pub(super) async fn upload(
     let request = ImportRequest {
         kind: ImportKind::Plan,
         path: &path,
+        display_name: Some(name.as_str()),
         options,
         imported_by: Some(me.user().email.clone()),
         dry_run: form.dry_run,

@@ -20,7 +20,8 @@ pub struct RangeQuery {
 }
 
 impl RangeQuery {
-    /// The range; errors: [`AppError::BadRequest`] for a text that is not a month or `to` < `from`.
+    /// The range; errors: [`AppError::BadRequest`] for a text that is not a month, `to` < `from` or
+    /// a range over [`gigaops_domain::usage::MAX_REPORT_MONTHS`] months.
     pub fn range(&self) -> AppResult<(YearMonth, YearMonth)> {
         let parse = |s: &str, default: YearMonth| -> AppResult<YearMonth> {
             match s.trim() {
@@ -32,10 +33,7 @@ impl RangeQuery {
         };
         let to = parse(&self.to, YearMonth::of(today_tokyo()))?;
         let from = parse(&self.from, to.add_months(-11))?;
-        if to < from {
-            return Err(AppError::BadRequest(format!("終了月（{to}）は開始月（{from}）以降にしてください")));
-        }
-        Ok((from, to))
+        gigaops_domain::usage::report_range(from, to).map_err(AppError::BadRequest)
     }
 }
 

@@ -252,3 +252,83 @@ async fn the_device_list_filters_pages_and_searches() {
         assert_eq!(app.get(&c, "/fleet/devices/NOSUCH").await.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_search_takes_like_wildcards_literally() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let m = gigaops_store::municipalities::find(&app.store, "maebashi").await.unwrap().unwrap().id;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.csv");
+        std::fs::write(
+            &path,
+            format!(
+                "serial_number,model,model_group,device_class,status,school_code,asset_tag\n\
+                 %A0001,iPad（第8世代）,iPad（小中）,learner,deployed,{MOMOI},ODD-1\n\
+                 _A0001,iPad（第8世代）,iPad（小中）,learner,deployed,{MOMOI},ODD-2\n\
+                 \\A0001,iPad（第8世代）,iPad（小中）,learner,deployed,{MOMOI},ODD-3\n"
+            ),
+        )
+        .unwrap();
+        let options = gigaops_store::imports::ImportOptions {
+            as_of: chrono::NaiveDate::from_ymd_opt(2021, 4, 1),
+            ..Default::default()
+        };
+        gigaops_store::testing::import(&app.store, m, gigaops_ingest::ImportKind::Devices, &path, options)
+            .await
+            .unwrap();
+        let c = app.login(BOARD).await;
+        let all = app.get(&c, "/fleet/devices").await;
+        assert!(all.body.contains("全 <strong>66</strong> 台"), "[{backend:?}]");
+        for (q, serial) in [("%25", "%A0001"), ("_", "_A0001"), ("%5C", "\\A0001")] {
+            let r = app.get(&c, &format!("/fleet/devices?q={q}")).await;
+            assert_eq!(r.status, StatusCode::OK, "[{backend:?}] q={q}");
+            assert!(r.body.contains("全 <strong>1</strong> 台") && r.body.contains(serial), "[{backend:?}] q={q}");
+        }
+        let none = app.get(&c, "/fleet/devices?q=T%25").await;
+        assert!(none.body.contains("全 <strong>0</strong> 台"), "[{backend:?}] T% is not a wildcard");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_user_learns_nothing_about_another_schools_device_from_the_replacement_field() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let c = app.login(SCHOOL).await;
+        let token = app.token(&c).await;
+        let post = |rep: &'static str| {
+            let (app, c, token) = (&app, &c, token.clone());
+            async move {
+                let form = [
+                    ("kind", "damage"),
+                    ("occurred_on", "2022-07-15"),
+                    ("replacement_serial", rep),
+                    ("csrf_token", token.as_str()),
+                ];
+                app.post(c, "/fleet/devices/TMOMO0001/incidents", &form).await
+            }
+        };
+        // TNAKA0001 is deployed at 中川小, not the user's school; NOPE0001 does not exist
+        let other = post("TNAKA0001").await;
+        let missing = post("NOPE0001").await;
+        assert_eq!(
+            (other.status, missing.status),
+            (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY)
+        );
+        assert!(
+            other.body.contains("代替機のシリアル番号「TNAKA0001」の端末は台帳にありません。"),
+            "[{backend:?}] {}",
+            other.body
+        );
+        assert!(missing.body.contains("代替機のシリアル番号「NOPE0001」の端末は台帳にありません。"), "[{backend:?}]");
+        assert!(!other.body.contains("予備機ではありません"), "[{backend:?}] no status");
+        // by asset tag (MBS-IP-800001 = TNAKA0001) the same
+        let by_tag = post("MBS-IP-800001").await;
+        assert!(by_tag.body.contains("「MBS-IP-800001」の端末は台帳にありません"), "[{backend:?}]");
+        // the user's own device that is not a spare: the rule's message, as before
+        let own = post("TMOMO0002").await;
+        assert!(own.body.contains("代替機 TMOMO0002 は予備機ではありません"), "[{backend:?}] {}", own.body);
+        // a spare (shared pool) is still accepted
+        assert_eq!(post("TSPARE001").await.status, StatusCode::SEE_OTHER, "[{backend:?}]");
+    }
+}

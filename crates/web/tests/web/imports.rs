@@ -7,7 +7,7 @@ use gigaops_store::testing::BACKENDS;
 use reqwest::{Client, StatusCode};
 
 /// The job id of a redirect to `/imports/{id}`.
-fn job_id(page: &Page) -> i64 {
+pub(crate) fn job_id(page: &Page) -> i64 {
     page.location()
         .strip_prefix("/imports/")
         .and_then(|s| s.parse().ok())
@@ -22,7 +22,7 @@ fn status(body: &str) -> String {
 }
 
 /// Uploads `file` as `kind` with extra fields; returns the response (a redirect to the job, or back).
-async fn upload(app: &TestApp, c: &Client, kind: &str, extra: &[(&str, &str)], file: (&str, &[u8])) -> Page {
+pub(crate) async fn upload(app: &TestApp, c: &Client, kind: &str, extra: &[(&str, &str)], file: (&str, &[u8])) -> Page {
     let token = csrf_token(&app.get(c, "/imports").await.body);
     let mut fields = vec![("csrf_token", token.as_str()), ("kind", kind)];
     fields.extend_from_slice(extra);
@@ -30,7 +30,7 @@ async fn upload(app: &TestApp, c: &Client, kind: &str, extra: &[(&str, &str)], f
 }
 
 /// Polls the job page until its worker is done; returns the page.
-async fn settled(app: &TestApp, c: &Client, id: i64) -> Page {
+pub(crate) async fn settled(app: &TestApp, c: &Client, id: i64) -> Page {
     for _ in 0..600 {
         let p = app.get(c, &format!("/imports/{id}")).await;
         assert_eq!(p.status, StatusCode::OK, "[{:?}] job page: {}", app.backend, p.body);
@@ -207,4 +207,45 @@ async fn roles_decide_what_may_be_imported() {
     assert!(page.contains("id=\"no-kinds\""), "school users upload nothing");
     assert!(!page.contains("d.csv"), "a school user does not see the board's imports");
     assert_eq!(app.get(&school, &format!("/imports/{id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_very_long_file_name_is_stored_under_a_safe_name_and_shown_bounded() {
+    for backend in BACKENDS {
+        let app = TestApp::spawn(backend).await;
+        let c = app.login(ADMIN).await;
+        let long = format!("{}.csv", "漢".repeat(84));
+        let r = upload(&app, &c, "devices", &[("as_of", "2024-04-01")], (&long, devices_csv(2, None).as_bytes())).await;
+        let id = job_id(&r);
+        let p = settled(&app, &c, id).await;
+        assert_eq!(status(&p.body), "ready", "[{backend:?}] {}", p.body);
+        assert!(p.body.contains("UP00000001"), "[{backend:?}] the preview's rows");
+        assert!(p.body.contains(&"漢".repeat(40)), "[{backend:?}] the name, shown");
+        let m = gigaops_store::municipalities::find(&app.store, "maebashi").await.unwrap().unwrap().id;
+        let stored = gigaops_store::imports::jobs::get(&app.store, m, id).await.unwrap().unwrap();
+        let on_disk = std::path::Path::new(stored.stored_path.as_deref().expect("stored"));
+        let disk_name = on_disk.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(disk_name.is_ascii() && disk_name.ends_with(".csv"), "[{backend:?}] generated name {disk_name}");
+        assert!(
+            stored.file_name.starts_with("漢") && stored.file_name.len() <= 255,
+            "[{backend:?}] {}",
+            stored.file_name
+        );
+
+        // the plan page's own upload
+        let sendai = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sendai-r5/plan-r5.csv"),
+        )
+        .unwrap();
+        let token = csrf_token(&app.get(&c, "/plan/import").await.body);
+        let r = app
+            .post_multipart(
+                &c,
+                "/plan/import",
+                multipart(&[("csrf_token", &token), ("dry_run", "on")], Some((&long, &sendai))),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "[{backend:?}] {}", r.body);
+        assert!(r.body.contains("確認のみ") && r.body.contains(&"漢".repeat(40)), "[{backend:?}] {}", r.body);
+    }
 }
