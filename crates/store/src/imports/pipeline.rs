@@ -119,8 +119,9 @@ pub struct Preview {
 pub async fn run(store: &Store, municipality_id: i64, mut req: ImportRequest<'_>) -> (Preview, Result<ImportOutcome>) {
     let mut preview = Preview::default();
     let claimed = if req.run_id.is_none() && !req.dry_run {
-        let file_name =
-            req.path.file_name().map_or_else(|| req.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let file_name = req.display_name.map(str::to_string).unwrap_or_else(|| {
+            req.path.file_name().map_or_else(|| req.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        });
         match super::jobs::claim(store, municipality_id, req.kind, &file_name, req.imported_by.as_deref()).await {
             Ok(id) => Some(id),
             Err(e) => return (preview, Err(e)),
