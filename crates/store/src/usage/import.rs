@@ -239,16 +239,16 @@ enum Row {
     Staged([V; 6]),
 }
 
-/// The months with usage stored for the municipality (`YYYY-MM`): one index probe per month.
+/// The months with usage stored for a municipality (`$1`), `YYYY-MM` in order: one index probe
+/// per month (a skip scan), so it costs the number of months, not of rows.
+pub(crate) const STORED_MONTHS_SQL: &str =
+    "WITH RECURSIVE m(month) AS (SELECT MIN(month) FROM usage_month WHERE municipality_id = $1 \
+     UNION ALL SELECT (SELECT MIN(u.month) FROM usage_month u WHERE u.municipality_id = $1 AND u.month > m.month) \
+     FROM m WHERE m.month IS NOT NULL) SELECT month FROM m WHERE month IS NOT NULL";
+
+/// The months with usage stored for the municipality (`YYYY-MM`), inside the import's transaction.
 async fn stored_months(tx: &mut BulkTx, municipality_id: i64) -> Result<std::collections::HashSet<String>> {
-    let rows = tx
-        .rows(
-            "WITH RECURSIVE m(month) AS (SELECT MIN(month) FROM usage_month WHERE municipality_id = $1 \
-             UNION ALL SELECT (SELECT MIN(u.month) FROM usage_month u WHERE u.municipality_id = $1 AND u.month > m.month) \
-             FROM m WHERE m.month IS NOT NULL) SELECT month FROM m WHERE month IS NOT NULL",
-            &[V::I(municipality_id)],
-        )
-        .await?;
+    let rows = tx.rows(STORED_MONTHS_SQL, &[V::I(municipality_id)]).await?;
     Ok(rows.into_iter().filter_map(|r| r.into_iter().next()).collect())
 }
 

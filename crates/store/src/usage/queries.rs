@@ -283,3 +283,18 @@ pub async fn policy_change(store: &Store, municipality_id: i64) -> Result<Option
         .await?
         .map(|r| PolicyChange { updated_at: r.updated_at, updated_by: r.updated_by }))
 }
+
+/// The months with usage stored for the municipality, in order (reports open on the latest).
+/// Errors: the database's.
+pub async fn months_with_usage(store: &Store, municipality_id: i64) -> Result<Vec<YearMonth>> {
+    use sea_orm::ConnectionTrait;
+    let backend = store.backend();
+    let sql = super::import::STORED_MONTHS_SQL;
+    // `$1` → `?1` on SQLite: a numbered placeholder, bound once for both of its uses
+    let sql = if backend == DbBackend::Sqlite { sql.replace('$', "?") } else { sql.to_string() };
+    let rows = store.db.query_all(Statement::from_sql_and_values(backend, sql, [municipality_id.into()])).await?;
+    let mut months: Vec<YearMonth> =
+        rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).filter_map(|m| m.parse().ok()).collect();
+    months.sort();
+    Ok(months)
+}

@@ -76,3 +76,35 @@ async fn school_users_see_only_their_own_pupils_and_viewers_none() {
         assert_eq!(app.get(&board, "/usage/report?from=2022-13").await.status, StatusCode::BAD_REQUEST);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_reports_open_on_the_latest_month_with_usage() {
+    for b in BACKENDS {
+        let app = TestApp::spawn(b).await;
+        let board = app.login(BOARD).await;
+        // no usage at all: one sentence pointing to the imports, no report
+        let none = app.get(&board, "/usage/report").await;
+        assert!(none.body.contains("まだ通信量がありません。"), "[{b:?}] {}", none.body);
+
+        load_usage(&app.store).await; // September 2022
+        for page in ["/usage/report", "/usage/escalation"] {
+            let latest = app.get(&board, page).await;
+            assert_eq!(latest.status, StatusCode::OK, "[{b:?}] {page}");
+            assert!(
+                latest.body.contains("id=\"from\" name=\"from\" type=\"month\" value=\"2021-10\"")
+                    && latest.body.contains("id=\"to\" name=\"to\" type=\"month\" value=\"2022-09\""),
+                "[{b:?}] {page}: the 12 months up to September 2022: {}",
+                latest.body
+            );
+            assert!(!latest.body.contains("id=\"no-data\""), "[{b:?}] {page}");
+            let empty = app.get(&board, &format!("{page}?from=2026-01&to=2026-12")).await;
+            assert!(
+                empty.body.contains("2026年1月〜2026年12月の通信量はありません。通信量のある最も近い期間は2022年9月です。"),
+                "[{b:?}] {page}: {}",
+                empty.body
+            );
+            assert!(empty.body.contains("from=2021-10") && empty.body.contains("to=2022-09"), "[{b:?}] {page}: the link");
+            assert!(!empty.body.contains("<svg"), "[{b:?}] {page}: no chart of zeros");
+        }
+    }
+}
