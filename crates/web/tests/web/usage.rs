@@ -99,11 +99,16 @@ async fn usage_reports_open_on_the_latest_month_with_usage() {
             assert!(!latest.body.contains("id=\"no-data\""), "[{b:?}] {page}");
             let empty = app.get(&board, &format!("{page}?from=2026-01&to=2026-12")).await;
             assert!(
-                empty.body.contains("2026年1月〜2026年12月の通信量はありません。通信量のある最も近い期間は2022年9月です。"),
+                empty
+                    .body
+                    .contains("2026年1月〜2026年12月の通信量はありません。通信量のある最も近い期間は2022年9月です。"),
                 "[{b:?}] {page}: {}",
                 empty.body
             );
-            assert!(empty.body.contains("from=2021-10") && empty.body.contains("to=2022-09"), "[{b:?}] {page}: the link");
+            assert!(
+                empty.body.contains("from=2021-10") && empty.body.contains("to=2022-09"),
+                "[{b:?}] {page}: the link"
+            );
             assert!(!empty.body.contains("<svg"), "[{b:?}] {page}: no chart of zeros");
         }
     }
