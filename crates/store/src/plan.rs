@@ -19,7 +19,8 @@ use gigaops_domain::FiscalYear;
 use gigaops_ingest::plan::{Layout, PlanFile};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -303,6 +304,21 @@ pub async fn entries(store: &Store, plan_id: i64, fy: FiscalYear) -> Result<Vec<
 
 /// One entry by id (within the municipality).
 ///
+/// The fiscal years for which the plan has entries (資料4-1 rows), in order; empty for a plan
+/// that has only a schedule. Errors: the database's.
+pub async fn entry_years(store: &Store, plan_id: i64) -> Result<Vec<FiscalYear>> {
+    let years: Vec<i32> = plan_entry::Entity::find()
+        .select_only()
+        .column(plan_entry::Column::FiscalYear)
+        .distinct()
+        .filter(plan_entry::Column::PlanId.eq(plan_id))
+        .order_by_asc(plan_entry::Column::FiscalYear)
+        .into_tuple()
+        .all(&store.db)
+        .await?;
+    Ok(years.into_iter().map(FiscalYear).collect())
+}
+
 /// Errors: [`StoreError::NotFound`].
 pub async fn entry(store: &Store, municipality_id: i64, entry_id: i64) -> Result<Entry> {
     let m = plan_entry::Entity::find_by_id(entry_id)

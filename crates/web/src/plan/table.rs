@@ -4,13 +4,14 @@
 use crate::auth::{Capability, SignedIn};
 use crate::errors::{AppError, AppResult};
 use crate::http;
-use crate::page::{flash, render, today_tokyo, Layout, Section};
+use crate::page::{flash, render, today_tokyo, Layout, NoData, Section};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use gigaops_domain::calendar::nearest_with_data;
 use gigaops_domain::FiscalYear;
 use gigaops_store::plan::{self, Editor, Plan, YearState};
 use serde::Deserialize;
@@ -24,12 +25,13 @@ pub struct PlanQuery {
 }
 
 impl PlanQuery {
-    fn year(&self) -> AppResult<FiscalYear> {
+    /// The requested year; `None` when none was given.
+    fn year(&self) -> AppResult<Option<FiscalYear>> {
         let s = self.fiscal_year.trim();
         if s.is_empty() {
-            return Ok(FiscalYear::of(today_tokyo()));
+            return Ok(None);
         }
-        FiscalYear::parse(s).map_err(|e| AppError::BadRequest(e.to_string()))
+        FiscalYear::parse(s).map(Some).map_err(|e| AppError::BadRequest(e.to_string()))
     }
     fn plan(&self) -> Option<&str> {
         Some(self.plan.trim()).filter(|p| !p.is_empty())
@@ -53,14 +55,55 @@ fn choose_plan(plans: &[Plan], name: Option<&str>, fy: Option<FiscalYear>) -> Op
     }
 }
 
-/// The year and plan of a plan page or download ([`choose_plan`]), and every plan of the
-/// municipality (for the chooser). No plan, or an unknown name: [`AppError::NotFound`].
+/// The year and plan of a plan page or download, and every plan of the municipality (for the
+/// chooser). Without a year: the latest year with entries (資料4-1 rows) of the named plan, or,
+/// without a name either, of all plans (the page opens on data); the current year when there are
+/// none. With a year: [`choose_plan`]. No plan, or an unknown name: [`AppError::NotFound`].
 async fn load(state: &AppState, me: &SignedIn, q: &PlanQuery) -> AppResult<(FiscalYear, Plan, Vec<Plan>)> {
     me.access.require(Capability::ViewPlan)?;
-    let fy = q.year()?;
     let plans = plan::plans(&state.store, me.access.municipality_id()).await?;
-    let pl = choose_plan(&plans, q.plan(), Some(fy)).ok_or(AppError::NotFound)?;
+    let today = FiscalYear::of(today_tokyo());
+    if let Some(fy) = q.year()? {
+        let pl = choose_plan(&plans, q.plan(), Some(fy)).ok_or(AppError::NotFound)?;
+        return Ok((fy, pl, plans));
+    }
+    let mut latest: Option<(FiscalYear, Plan)> = None;
+    for p in plans.iter().filter(|p| q.plan().is_none_or(|n| p.name == n)) {
+        if let Some(y) = plan::entry_years(&state.store, p.id).await?.last().copied() {
+            if latest.as_ref().is_none_or(|(ly, _)| y > *ly) {
+                latest = Some((y, p.clone()));
+            }
+        }
+    }
+    let (fy, pl) = match latest {
+        Some(found) => found,
+        None => (today, choose_plan(&plans, q.plan(), Some(today)).ok_or(AppError::NotFound)?),
+    };
     Ok((fy, pl, plans))
+}
+
+/// What the page says instead of an empty list when the plan has no entries for `fy`: the
+/// nearest year that has some, or its schedule when it has none (a schedule-only plan).
+async fn no_entries(state: &AppState, pl: &Plan, fy: FiscalYear) -> AppResult<Option<NoData>> {
+    let years = plan::entry_years(&state.store, pl.id).await?;
+    if years.contains(&fy) {
+        return Ok(None);
+    }
+    Ok(Some(match nearest_with_data(&years, fy) {
+        Some(y) => NoData::for_period(
+            &fy.label_ja(),
+            "進捗・評価の記録",
+            Some((
+                y.label_ja(),
+                format!("/plan{}", http::query(&[("fiscal_year", &y.short_label()), ("plan", &pl.name)])),
+            )),
+        ),
+        None => NoData {
+            text: format!("{}には年度ごとの進捗・評価の記録がありません（スケジュールのみの計画です）。", pl.name),
+            href: format!("/plan/schedule{}", http::query(&[("plan", &pl.name)])),
+            link: "スケジュールを表示".into(),
+        },
+    }))
 }
 
 /// `R5〜R9`.
@@ -94,6 +137,7 @@ struct TablePage {
     goals: Vec<GoalRow>,
     fragment: String,
     downloads: Vec<(String, &'static str)>,
+    no_data: Option<NoData>,
 }
 
 pub(super) async fn page(
@@ -140,6 +184,7 @@ pub(super) async fn page(
         });
     }
     let qs = http::query(&[("fiscal_year", &fy.short_label()), ("plan", &pl.name)]);
+    let no_data = no_entries(&state, &pl, fy).await?;
     render(&TablePage {
         layout: me.layout(report.title(), Section::Plan).await?,
         plan: pl.name.clone(),
@@ -153,7 +198,8 @@ pub(super) async fn page(
         can_manage_years: me.access.allows(Capability::ManagePlanYears),
         can_import: me.access.allows(Capability::ImportPlan),
         goals,
-        fragment: report.to_html_fragment(),
+        fragment: if no_data.is_none() { report.to_html_fragment() } else { String::new() },
+        no_data,
         downloads: vec![
             (format!("/plan/print{qs}"), "印刷用（A4 横）"),
             (format!("/plan/report.xlsx{qs}"), "Excel（.xlsx）"),

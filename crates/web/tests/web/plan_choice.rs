@@ -39,7 +39,7 @@ async fn the_plan_page_offers_a_chooser_of_the_plans() {
             ("?fiscal_year=R8", CHUO),                                      // both: the latest
             ("?fiscal_year=R12", CHUO),                                     // neither: the latest
             ("?fiscal_year=R8&plan=%E4%BB%99%E5%8F%B0%E5%B8%82%E5%AD%A6%E6%A0%A1%E6%95%99%E8%82%B2%E6%83%85%E5%A0%B1%E5%8C%96%E6%8E%A8%E9%80%B2%E8%A8%88%E7%94%BB", SENDAI),
-            ("", CHUO),
+            ("", SENDAI), // no year: the latest year with entries, 令和5年度 of Sendai's (opens on data)
         ] {
             let r = app.get(&c, &format!("/plan{query}")).await;
             assert_eq!(r.status, StatusCode::OK, "[{b:?}] /plan{query}: {}", r.body);
@@ -48,6 +48,26 @@ async fn the_plan_page_offers_a_chooser_of_the_plans() {
             assert_eq!(selected(&r.body).as_deref(), Some(want), "[{b:?}] /plan{query}");
             assert!(!r.body.contains("--plan") && !r.body.contains("--"), "[{b:?}] no CLI wording");
         }
+        let latest = app.get(&c, "/plan").await;
+        assert!(latest.body.contains("<h1>仙台市") && latest.body.contains("令和5年度"), "[{b:?}] {}", latest.body);
+        assert!(latest.body.contains("id=\"goal-1-(1)-①-A\""), "[{b:?}] the goals are listed");
+        // a schedule-only plan has no year's entries: one sentence and its schedule, no empty table
+        let chuo = app.get(&c, "/plan?fiscal_year=R8").await;
+        assert!(
+            chuo.body.contains(&format!("{CHUO}には年度ごとの進捗・評価の記録がありません")),
+            "[{b:?}] {}",
+            chuo.body
+        );
+        assert!(chuo.body.contains("/plan/schedule?plan=") && !chuo.body.contains("plan-goals"), "[{b:?}]");
+        // a year without entries of a plan that has some: the nearest year, linked
+        let sendai_r8 = app.get(&c, "/plan?fiscal_year=R8&plan=%E4%BB%99%E5%8F%B0%E5%B8%82%E5%AD%A6%E6%A0%A1%E6%95%99%E8%82%B2%E6%83%85%E5%A0%B1%E5%8C%96%E6%8E%A8%E9%80%B2%E8%A8%88%E7%94%BB").await;
+        assert!(
+            sendai_r8.body.contains(
+                "令和8年度の進捗・評価の記録はありません。進捗・評価の記録のある最も近い期間は令和5年度です。"
+            ),
+            "[{b:?}] {}",
+            sendai_r8.body
+        );
         let r = app.get(&c, "/plan?fiscal_year=R5").await;
         let link = r.body.lines().find(|l| l.contains("report.csv")).unwrap_or_default().to_string();
         assert!(link.contains("plan"), "[{b:?}] downloads carry the plan: {link}");
