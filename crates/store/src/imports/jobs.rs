@@ -96,39 +96,60 @@ pub struct NewJob {
     pub school_ids: Vec<i64>,
 }
 
+/// A new `import_run` row of an active job (`status` with its first `phase`), counts at zero, its
+/// first sign of life now; the one place both kinds of job start from.
+fn active_row(
+    municipality_id: i64,
+    kind: gigaops_ingest::ImportKind,
+    file_name: String,
+    file_sha256: String,
+    imported_by: Option<String>,
+    status: JobStatus,
+    phase: &str,
+) -> import_run::ActiveModel {
+    let now = Utc::now();
+    import_run::ActiveModel {
+        municipality_id: Set(municipality_id),
+        kind: Set(kind.as_str().into()),
+        file_name: Set(file_name),
+        file_sha256: Set(file_sha256),
+        imported_by: Set(imported_by),
+        imported_at: Set(now),
+        rows: Set(0),
+        inserted: Set(0),
+        updated: Set(0),
+        unchanged: Set(0),
+        status: Set(status.as_str().into()),
+        phase: Set(Some(phase.into())),
+        rows_read: Set(0),
+        error_count: Set(0),
+        heartbeat_at: Set(Some(now)),
+        ..Default::default()
+    }
+}
+
 /// Creates a job in state `previewing` and returns its id.
 ///
 /// Errors: [`StoreError::Rule`] naming the other import when one is already being previewed or
 /// imported in the municipality (one at a time, see [`ensure_none_active`]).
 pub async fn create(store: &Store, municipality_id: i64, job: NewJob) -> Result<i64> {
     ensure_none_active(store, municipality_id).await?;
-    let now = Utc::now();
+    let school_ids =
+        (!job.school_ids.is_empty()).then(|| job.school_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
     let m = import_run::ActiveModel {
-        municipality_id: Set(municipality_id),
-        kind: Set(job.kind.as_str().into()),
-        file_name: Set(job.file_name),
-        file_sha256: Set(job.file_sha256),
-        imported_by: Set(Some(job.imported_by)),
-        imported_at: Set(now),
-        rows: Set(0),
-        inserted: Set(0),
-        updated: Set(0),
-        unchanged: Set(0),
-        status: Set(JobStatus::Previewing.as_str().into()),
-        phase: Set(Some("待機中".into())),
-        rows_read: Set(0),
-        rows_total: Set(None),
-        error_count: Set(0),
         options: Set(serde_json::to_string(&job.options).ok()),
         stored_path: Set(Some(job.stored_path)),
         file_size: Set(Some(job.file_size)),
-        preview: Set(None),
-        school_ids: Set((!job.school_ids.is_empty())
-            .then(|| job.school_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))),
-        message: Set(None),
-        heartbeat_at: Set(Some(now)),
-        finished_at: Set(None),
-        ..Default::default()
+        school_ids: Set(school_ids),
+        ..active_row(
+            municipality_id,
+            job.kind,
+            job.file_name,
+            job.file_sha256,
+            Some(job.imported_by),
+            JobStatus::Previewing,
+            "待機中",
+        )
     }
     .insert(&store.db)
     .await?;
@@ -149,28 +170,16 @@ pub async fn claim(
     imported_by: Option<&str>,
 ) -> Result<i64> {
     ensure_none_active(store, municipality_id).await?;
-    let now = Utc::now();
-    let m = import_run::ActiveModel {
-        municipality_id: Set(municipality_id),
-        kind: Set(kind.as_str().into()),
-        file_name: Set(file_name.into()),
-        file_sha256: Set(String::new()),
-        imported_by: Set(imported_by.map(str::to_string)),
-        imported_at: Set(now),
-        rows: Set(0),
-        inserted: Set(0),
-        updated: Set(0),
-        unchanged: Set(0),
-        status: Set(JobStatus::Running.as_str().into()),
-        phase: Set(Some("取り込み中".into())),
-        rows_read: Set(0),
-        error_count: Set(0),
-        heartbeat_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(&store.db)
-    .await?;
-    Ok(m.id)
+    let row = active_row(
+        municipality_id,
+        kind,
+        file_name.into(),
+        String::new(),
+        imported_by.map(str::to_string),
+        JobStatus::Running,
+        "取り込み中",
+    );
+    Ok(row.insert(&store.db).await?.id)
 }
 
 /// Removes a job registered by [`claim`] whose import failed (it wrote nothing).
