@@ -132,9 +132,15 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them), and
+    /// gives up on a request after two minutes (a hung exchange fails its test instead of the run).
     pub fn client(&self) -> Client {
-        Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .expect("client")
     }
 
     /// A client signed in as `email`.
