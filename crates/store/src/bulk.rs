@@ -1,6 +1,15 @@
 //! The backend-specific bulk path behind the big imports (devices, lines, usage): one sqlx
 //! transaction, a staging table loaded with SQLite multi-row prepared inserts or PostgreSQL `COPY`, then set-based SQL.
 //! Kept behind [`BulkTx`] so the rest of the code never asks which backend it is on.
+//!
+//! **Short write transactions on SQLite.** SQLite has one writer per database: while an import
+//! holds the write lock, a web session write or an incident waits (up to the busy timeout). So an
+//! import opened with [`BulkTx::begin_staging`] reads the file, checks it and fills its temp
+//! (staging) tables in a *read* transaction — temp tables live in the connection's own temp
+//! database, so loading them takes no lock on the main database — and takes the write lock only
+//! at [`BulkTx::begin_writes`], for the set-based comparison with the register and the writes.
+//! A dry run (a preview) never takes it. PostgreSQL (row locks, no database-wide writer) runs the
+//! same calls in one transaction from start to end.
 
 use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
@@ -72,8 +81,65 @@ impl V {
 /// A transaction on either backend. SQL is written with `$1` placeholders (PostgreSQL style);
 /// for SQLite they become `?1`.
 pub enum BulkTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Where a [`SqliteTx`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteState {
+    /// In a deferred transaction that only reads the main database (and writes temp tables).
+    Reading,
+    /// In a `BEGIN IMMEDIATE` transaction: holds the write lock.
+    Writing,
+    /// No transaction open.
+    Ended,
+}
+
+/// A pooled SQLite connection and the transaction an import runs in, begun and ended by hand so
+/// that one connection (and its temp tables) goes from a read transaction to a write transaction
+/// ([`BulkTx::begin_writes`]). Dropped with a transaction open (an error on the way), the
+/// connection is closed rather than returned to the pool, which rolls the transaction back.
+pub struct SqliteTx {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    state: SqliteState,
+    /// Temp tables made by [`BulkTx::temp_table`] and not dropped yet: dropped when the
+    /// transaction ends (SQLite keeps them with the pooled connection otherwise).
+    temps: Vec<String>,
+}
+
+impl SqliteTx {
+    async fn open(store: &Store, begin: &str, state: SqliteState) -> Result<Self> {
+        let conn = store.db.get_sqlite_connection_pool().acquire().await?;
+        let mut tx = SqliteTx { conn, state: SqliteState::Ended, temps: Vec::new() };
+        tx.run(begin).await?;
+        tx.state = state;
+        Ok(tx)
+    }
+
+    async fn run(&mut self, sql: &str) -> Result<()> {
+        sqlx::query(sql).execute(&mut *self.conn).await?;
+        Ok(())
+    }
+
+    /// Ends the transaction (`COMMIT` or `ROLLBACK`), then drops the temp tables left.
+    async fn end(mut self, sql: &str) -> Result<()> {
+        // on an error the state stays open: dropping `self` closes the connection
+        self.run(sql).await?;
+        self.state = SqliteState::Ended;
+        for t in std::mem::take(&mut self.temps) {
+            self.run(&format!("DROP TABLE IF EXISTS temp.{t}")).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.state != SqliteState::Ended {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 fn sqlite_sql(sql: &str) -> String {
@@ -98,17 +164,55 @@ macro_rules! bind_all {
 }
 
 impl BulkTx {
+    /// A transaction that writes from its start (on SQLite it holds the write lock throughout).
+    ///
+    /// Errors: the database's; [`StoreError::Busy`] when SQLite's write lock stays taken past the
+    /// busy timeout.
     pub async fn begin(store: &Store) -> Result<Self> {
         Ok(match store.backend() {
             DbBackend::Postgres => BulkTx::Postgres(store.db.get_postgres_connection_pool().begin().await?),
             // IMMEDIATE: take the write lock at the start (waiting up to the busy timeout), so a
             // write committed by another connection between this transaction's first read and its
             // first write cannot fail it with SQLITE_BUSY
-            DbBackend::Sqlite => {
-                BulkTx::Sqlite(store.db.get_sqlite_connection_pool().begin_with("BEGIN IMMEDIATE").await?)
-            }
+            DbBackend::Sqlite => BulkTx::Sqlite(SqliteTx::open(store, "BEGIN IMMEDIATE", SqliteState::Writing).await?),
             DbBackend::MySql => return Err(StoreError::Rule("MySQL には対応していません".into())),
         })
+    }
+
+    /// A transaction that first only reads the database and fills temp tables, and writes after
+    /// [`BulkTx::begin_writes`]: on SQLite the write lock is taken only then (module docs).
+    /// Nothing but temp tables may be written before that call.
+    ///
+    /// Errors: the database's.
+    pub async fn begin_staging(store: &Store) -> Result<Self> {
+        Ok(match store.backend() {
+            DbBackend::Sqlite => BulkTx::Sqlite(SqliteTx::open(store, "BEGIN", SqliteState::Reading).await?),
+            _ => Self::begin(store).await?,
+        })
+    }
+
+    /// Starts the writing part of a transaction opened with [`BulkTx::begin_staging`]. On SQLite:
+    /// ends the read transaction (the temp tables stay) and begins `BEGIN IMMEDIATE` on the same
+    /// connection, waiting for the write lock up to the busy timeout; everything read from the
+    /// main database before must be read again where it matters (another connection may have
+    /// written in between). A no-op on PostgreSQL and on a transaction already writing.
+    ///
+    /// Errors: the database's; [`StoreError::Busy`] when the write lock stays taken past the busy
+    /// timeout (the staged rows are dropped with the connection).
+    pub async fn begin_writes(&mut self) -> Result<()> {
+        if let BulkTx::Sqlite(tx) = self {
+            if tx.state == SqliteState::Reading {
+                tx.run("COMMIT").await?;
+                tx.state = SqliteState::Ended;
+                if let Err(e) = tx.run("BEGIN IMMEDIATE").await {
+                    // not back to the pool with the staged rows in its temp tables
+                    tx.conn.close_on_drop();
+                    return Err(e);
+                }
+                tx.state = SqliteState::Writing;
+            }
+        }
+        Ok(())
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -119,18 +223,21 @@ impl BulkTx {
     /// connection; dropped at commit on PostgreSQL, by [`BulkTx::drop_temp`] on SQLite.
     pub async fn temp_table(&mut self, name: &str, columns: &str) -> Result<()> {
         let on_commit = if self.is_postgres() { " ON COMMIT DROP" } else { "" };
-        if !self.is_postgres() {
-            self.exec(&format!("DROP TABLE IF EXISTS temp.{name}"), &[]).await?;
+        if let BulkTx::Sqlite(tx) = self {
+            tx.run(&format!("DROP TABLE IF EXISTS temp.{name}")).await?;
+            tx.temps.push(name.to_string());
         }
         self.exec(&format!("CREATE TEMP TABLE {name} ({columns}){on_commit}"), &[]).await?;
         Ok(())
     }
 
-    /// Drops temp tables of [`BulkTx::temp_table`] (SQLite keeps them with the pooled connection).
+    /// Drops temp tables of [`BulkTx::temp_table`] before the transaction ends (SQLite: else they
+    /// are dropped after it ends; PostgreSQL drops them at commit).
     pub async fn drop_temp(&mut self, names: &[&str]) -> Result<()> {
-        if !self.is_postgres() {
+        if let BulkTx::Sqlite(tx) = self {
             for n in names {
-                self.exec(&format!("DROP TABLE IF EXISTS temp.{n}"), &[]).await?;
+                tx.run(&format!("DROP TABLE IF EXISTS temp.{n}")).await?;
+                tx.temps.retain(|t| t != n);
             }
         }
         Ok(())
@@ -141,7 +248,7 @@ impl BulkTx {
         Ok(match self {
             BulkTx::Sqlite(tx) => {
                 let s = sqlite_sql(sql);
-                bind_all!(sqlx::query(&s), vals).execute(&mut **tx).await?.rows_affected()
+                bind_all!(sqlx::query(&s), vals).execute(&mut *tx.conn).await?.rows_affected()
             }
             BulkTx::Postgres(tx) => bind_all!(sqlx::query(sql), vals).execute(&mut **tx).await?.rows_affected(),
         })
@@ -168,7 +275,7 @@ impl BulkTx {
         Ok(match self {
             BulkTx::Sqlite(tx) => {
                 let s = sqlite_sql(sql);
-                let rows = bind_all!(sqlx::query(&s), vals).fetch_all(&mut **tx).await?;
+                let rows = bind_all!(sqlx::query(&s), vals).fetch_all(&mut *tx.conn).await?;
                 rows.iter().map(|r| (0..r.len()).map(|i| cell(r, i)).collect()).collect()
             }
             BulkTx::Postgres(tx) => {
@@ -225,7 +332,7 @@ impl BulkTx {
                 );
                 let mut after = String::new();
                 loop {
-                    let r = sqlx::query(&sql).bind(municipality_id).bind(&after).fetch_one(&mut **tx).await?;
+                    let r = sqlx::query(&sql).bind(municipality_id).bind(&after).fetch_one(&mut *tx.conn).await?;
                     let (Some(last), Some(joined)) =
                         (r.try_get::<Option<String>, _>(0)?, r.try_get::<Option<String>, _>(1)?)
                     else {
@@ -295,7 +402,7 @@ impl BulkTx {
                 // does in linear time for numbered ones (quadratic for a multi-row insert).
                 let per = (SQLITE_PARAMS / columns.len()).max(1);
                 LoadSink::Sqlite {
-                    conn: tx,
+                    conn: &mut tx.conn,
                     insert: format!("INSERT INTO {table} ({}) VALUES ", columns.join(",")),
                     tuple: format!("({})", vec!["?"; columns.len()].join(",")),
                     cells: Vec::with_capacity(per * columns.len()),
@@ -327,17 +434,19 @@ impl BulkTx {
         loader.finish().await
     }
 
+    /// Commits. Errors: the database's (nothing committed then).
     pub async fn commit(self) -> Result<()> {
         match self {
-            BulkTx::Sqlite(tx) => tx.commit().await?,
+            BulkTx::Sqlite(tx) => tx.end("COMMIT").await?,
             BulkTx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
     }
 
+    /// Rolls back. Errors: the database's.
     pub async fn rollback(self) -> Result<()> {
         match self {
-            BulkTx::Sqlite(tx) => tx.rollback().await?,
+            BulkTx::Sqlite(tx) => tx.end("ROLLBACK").await?,
             BulkTx::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! Device import (inventory and MDM exports): validated rows → staging table → set-based SQL, in
-//! one transaction; idempotent by serial number.
+//! one transaction; idempotent by serial number. On SQLite the file is read and staged before the
+//! write lock is taken (`bulk` module docs).
 
 use super::models::ModelNames;
 pub use crate::bulk::MAX_ERRORS;
@@ -41,6 +42,9 @@ struct Lookup {
     unknown_models: HashMap<usize, String>,
     /// The file's spellings of each model it names (for the warnings about differing models).
     spellings: HashMap<i64, Vec<String>>,
+    /// Models the file introduces (a name with a `model_group`), by provisional id (-1, -2, …):
+    /// staged under that id and registered only in the writing part of the import.
+    new_models: Vec<i64>,
 }
 
 /// Most spellings of one model kept for the warnings.
@@ -65,7 +69,49 @@ impl Lookup {
         for r in tx.rows("SELECT alias_key, model_id FROM device_model_alias WHERE municipality_id = $1", &m).await? {
             names.add_alias_key(r[0].clone(), r[1].parse().unwrap_or(0));
         }
-        Ok(Lookup { schools, models, names, register_empty, unknown_models: HashMap::new(), spellings: HashMap::new() })
+        Ok(Lookup {
+            schools,
+            models,
+            names,
+            register_empty,
+            unknown_models: HashMap::new(),
+            spellings: HashMap::new(),
+            new_models: Vec::new(),
+        })
+    }
+
+    /// Registers the models the file introduces and puts their ids in place of the provisional
+    /// ones in `staging_device` (a model registered meanwhile under the same name is taken as it
+    /// is). In the writing part of the import.
+    async fn register_new_models(&mut self, tx: &mut BulkTx, municipality_id: i64) -> Result<()> {
+        for provisional in std::mem::take(&mut self.new_models) {
+            let (name, group) = self.models[&provisional].clone();
+            let m = V::I(municipality_id);
+            let found = tx
+                .rows(
+                    "SELECT id FROM device_model WHERE municipality_id = $1 AND name = $2",
+                    &[m.clone(), V::T(Some(name.clone()))],
+                )
+                .await?;
+            let rows = match found.is_empty() {
+                true => {
+                    tx.rows(
+                        "INSERT INTO device_model (municipality_id, name, model_group) VALUES ($1, $2, $3) RETURNING id",
+                        &[m, V::T(Some(name.clone())), V::T(Some(group.clone()))],
+                    )
+                    .await?
+                }
+                false => found,
+            };
+            let id: i64 = rows.first().and_then(|r| r.first()).and_then(|c| c.parse().ok()).unwrap_or(0);
+            tx.exec("UPDATE staging_device SET model_id = $1 WHERE model_id = $2", &[V::I(id), V::I(provisional)])
+                .await?;
+            self.models.insert(id, (name, group));
+            if let Some(v) = self.spellings.get(&provisional).cloned() {
+                self.spellings.insert(id, v);
+            }
+        }
+        Ok(())
     }
 
     fn model_name(&self, id: i64) -> &str {
@@ -88,17 +134,11 @@ impl Lookup {
         }
     }
 
-    /// Resolves school and model of a record (a model by its register name or an alias); creates
-    /// a model that the row gives a group for. A model known by no name is an error at once when
+    /// Resolves school and model of a record (a model by its register name or an alias); gives a
+    /// model that the row gives a group for a provisional id ([`Lookup::new_models`]). A model known by no name is an error at once when
     /// the register is empty, else noted in `unknown_models`. Returns the staging cells, or the
     /// row's errors.
-    async fn cells(
-        &mut self,
-        tx: &mut BulkTx,
-        municipality_id: i64,
-        file: &str,
-        r: &DeviceRecord,
-    ) -> Result<std::result::Result<Vec<Option<String>>, Vec<String>>> {
+    fn cells(&mut self, file: &str, r: &DeviceRecord) -> std::result::Result<Vec<Option<String>>, Vec<String>> {
         let mut errs = Vec::new();
         let row = r.row;
         let school_id = match &r.school_code {
@@ -129,16 +169,9 @@ impl Lookup {
                     Some(id)
                 }
                 (None, Some(g)) => {
-                    let id: i64 = tx
-                        .rows(
-                            "INSERT INTO device_model (municipality_id, name, model_group) VALUES ($1, $2, $3) RETURNING id",
-                            &[V::I(municipality_id), V::T(Some(name.clone())), V::T(Some(g.clone()))],
-                        )
-                        .await?
-                        .first()
-                        .and_then(|r| r.first())
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(0);
+                    // registered when the import writes ([`Lookup::register_new_models`])
+                    let id = -1 - self.new_models.len() as i64;
+                    self.new_models.push(id);
                     self.names.add_model(id, name);
                     self.models.insert(id, (name.clone(), g.clone()));
                     self.note_spelling(id, name);
@@ -155,12 +188,12 @@ impl Lookup {
             },
         };
         if !errs.is_empty() {
-            return Ok(Err(errs));
+            return Err(errs);
         }
         if let Some(name) = unknown {
             self.unknown_models.insert(row, name);
         }
-        Ok(Ok(vec![
+        Ok(vec![
             Some(row.to_string()),
             Some(r.serial_number.clone()),
             model_id.map(|i| i.to_string()),
@@ -171,7 +204,7 @@ impl Lookup {
             r.device_name.clone(),
             r.os_version.clone(),
             r.last_check_in.map(|d| d.to_string()),
-        ]))
+        ])
     }
 }
 
@@ -216,7 +249,7 @@ pub async fn import(
     let file = src.file_name.as_str();
     let started = std::time::Instant::now();
     let lap = |step: &str| tracing::debug!(step, elapsed_ms = started.elapsed().as_millis() as u64, "device import");
-    let mut tx = BulkTx::begin(store).await?;
+    let mut tx = BulkTx::begin_staging(store).await?;
     let pg = tx.is_postgres();
     let date_type = if pg { "DATE" } else { "TEXT" };
     tx.temp_table(
@@ -243,7 +276,7 @@ pub async fn import(
     for rec in records {
         rows += 1;
         match rec {
-            Ok(r) => match lookup.cells(&mut tx, municipality_id, file, &r).await? {
+            Ok(r) => match lookup.cells(file, &r) {
                 Ok(_) if r.model.is_none() && register_empty => errors.push(
                     r.row,
                     format!("{file}:{}:model: {} — 新しい端末には機種（model）が必要です", r.row, r.serial_number),
@@ -274,6 +307,12 @@ pub async fn import(
         return abort(tx, errors).await;
     }
     lap("duplicates checked");
+    // the register is read again from here, in the writing transaction (a preview only reads)
+    if !src.dry_run {
+        tx.begin_writes().await?;
+        lookup.register_new_models(&mut tx, municipality_id).await?;
+    }
+    lap("write lock taken");
     if !register_empty {
         if tx.is_postgres() {
             // temp tables are never auto-analysed; without statistics the join below is planned badly

@@ -64,7 +64,7 @@ pub async fn import_lines(
     mut progress: impl FnMut(u64),
 ) -> Result<ImportOutcome> {
     let file = src.file_name.as_str();
-    let mut tx = BulkTx::begin(store).await?;
+    let mut tx = BulkTx::begin_staging(store).await?;
     let date = if tx.is_postgres() { "DATE" } else { "TEXT" };
     tx.temp_table(
         "staging_line",
@@ -109,6 +109,10 @@ pub async fn import_lines(
         if !errors.is_empty() {
             return abort(tx, errors).await;
         }
+    }
+    // the register is read from here in the writing transaction (a preview only reads)
+    if !src.dry_run {
+        tx.begin_writes().await?;
     }
     let m = V::I(municipality_id);
     tx.exec(
@@ -183,6 +187,9 @@ pub async fn import_lines(
 
 const STAGED_COLS: [&str; 6] = ["row_no", "line_no", "line_id", "month", "day", "bytes"];
 const DIRECT_COLS: [&str; 4] = ["municipality_id", "month", "line_id", "bytes"];
+/// On SQLite, the temp table that takes the rows of fresh months while the file is read (no
+/// write lock yet); copied to `usage_month` in the writing part of the import.
+const SQLITE_DIRECT: &str = "staging_usage_direct";
 
 /// The municipality's lines (回線番号 → `line.id`), loaded once per usage import: sorted packed
 /// keys, 32 bytes per line (about 300 MB for 9.5 million lines). A lookup tries the slot after
@@ -281,7 +288,7 @@ pub async fn import_usage(
     mut progress: impl FnMut(u64),
 ) -> Result<ImportOutcome> {
     let file = src.file_name.as_str();
-    let mut tx = BulkTx::begin(store).await?;
+    let mut tx = BulkTx::begin_staging(store).await?;
     let pg = tx.is_postgres();
     let date = if pg { "DATE" } else { "TEXT" };
     tx.temp_table(
@@ -366,6 +373,12 @@ pub async fn import_usage(
     if let Some(Row::Direct(target, _)) = next {
         let table = match target {
             Some(month) => partition::create_unattached(&mut tx, month).await?,
+            // SQLite: into a temp table, copied to `usage_month` once the write lock is taken
+            None if !pg => {
+                tx.temp_table(SQLITE_DIRECT, "municipality_id BIGINT, month TEXT, line_id BIGINT, bytes BIGINT")
+                    .await?;
+                SQLITE_DIRECT.to_string()
+            }
             None => "usage_month".to_string(),
         };
         let mut loader = tx.loader(&table, &DIRECT_COLS).await?;
@@ -497,6 +510,11 @@ pub async fn import_usage(
     if src.dry_run {
         return finish(tx, municipality_id, src, out).await;
     }
+    tx.begin_writes().await?;
+    if !pg && direct_rows > 0 {
+        let cols = DIRECT_COLS.join(", ");
+        tx.exec(&format!("INSERT INTO usage_month ({cols}) SELECT {cols} FROM {SQLITE_DIRECT}"), &[]).await?;
+    }
     partition::ensure(&mut tx, file_months.keys().copied()).await?;
     tx.exec(
         &format!(
@@ -523,7 +541,7 @@ pub async fn import_usage(
         )
         .await?;
     }
-    tx.drop_temp(&["staging_usage", "staging_usage_month"]).await?;
+    tx.drop_temp(&["staging_usage", "staging_usage_month", SQLITE_DIRECT]).await?;
     if out.inserted > 0 {
         // the escalation run's queries
         let tables = partition::tables(pg, file_months.keys().copied());
