@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use gigaops_ingest::table::Table;
-use gigaops_store::entity::{device, device_model};
+use gigaops_store::entity::{device, device_model, usage_month};
 use gigaops_store::imports::ImportSource;
 use gigaops_store::testing::{fresh_url, maebashi_with_schools, Backend, BACKENDS};
 use gigaops_store::{fleet, Store};
@@ -16,43 +16,50 @@ use sqlx::Connection;
 const SCHOOL: &str = "B110210000017";
 const NEW_MODEL: &str = "Chromebook Z1";
 
-/// On its own thread and runtime, with a new connection that waits for no lock: registers
-/// [`NEW_MODEL`] in `municipality_id` and commits. Returns the database's error, if any.
-fn write_elsewhere(backend: Backend, url: &str, municipality_id: i64) -> Result<(), String> {
+/// On its own thread and runtime, with a new connection that waits for no lock, runs `sql` (no
+/// parameters; `$` placeholders are not used) in a transaction and commits. Returns the
+/// database's error, if any.
+fn write_elsewhere(backend: Backend, url: &str, sql: String) -> Result<(), String> {
     let url = url.to_string();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
-            let insert = "INSERT INTO device_model (municipality_id, name, model_group) VALUES ($1, $2, 'Chromebook')";
+            let e = |e: sqlx::Error| e.to_string();
             match backend {
                 Backend::Sqlite => {
-                    let mut c = sqlx::SqliteConnection::connect(&url).await.map_err(|e| e.to_string())?;
-                    sqlx::query("PRAGMA busy_timeout = 0").execute(&mut c).await.map_err(|e| e.to_string())?;
-                    let mut tx = c.begin_with("BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;
-                    sqlx::query(&insert.replace('$', "?"))
-                        .bind(municipality_id)
-                        .bind(NEW_MODEL)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    tx.commit().await.map_err(|e| e.to_string())
+                    let mut c = sqlx::SqliteConnection::connect(&url).await.map_err(e)?;
+                    sqlx::query("PRAGMA busy_timeout = 0").execute(&mut c).await.map_err(e)?;
+                    let mut tx = c.begin_with("BEGIN IMMEDIATE").await.map_err(e)?;
+                    sqlx::query(&sql).execute(&mut *tx).await.map_err(e)?;
+                    tx.commit().await.map_err(e)
                 }
                 Backend::Postgres => {
-                    let mut c = sqlx::PgConnection::connect(&url).await.map_err(|e| e.to_string())?;
-                    sqlx::query("SET lock_timeout = '1ms'").execute(&mut c).await.map_err(|e| e.to_string())?;
-                    sqlx::query(insert)
-                        .bind(municipality_id)
-                        .bind(NEW_MODEL)
-                        .execute(&mut c)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
+                    let mut c = sqlx::PgConnection::connect(&url).await.map_err(e)?;
+                    sqlx::query("SET lock_timeout = '1ms'").execute(&mut c).await.map_err(e)?;
+                    sqlx::query(&sql).execute(&mut c).await.map(|_| ()).map_err(e)
                 }
             }
         })
     })
     .join()
     .expect("writer thread")
+}
+
+/// Registers [`NEW_MODEL`] in `municipality_id` from another connection ([`write_elsewhere`]).
+fn add_model_elsewhere(backend: Backend, url: &str, municipality_id: i64) -> Result<(), String> {
+    let sql = format!(
+        "INSERT INTO device_model (municipality_id, name, model_group) VALUES ({municipality_id}, '{NEW_MODEL}', 'Chromebook')"
+    );
+    write_elsewhere(backend, url, sql)
+}
+
+/// Adds a municipality `code` from another connection ([`write_elsewhere`]): any short write.
+fn short_write_elsewhere(backend: Backend, url: &str, code: &str) -> Result<(), String> {
+    write_elsewhere(
+        backend,
+        url,
+        format!("INSERT INTO municipality (code, name, created_at) VALUES ('{code}', '{code}', CURRENT_TIMESTAMP)"),
+    )
 }
 
 fn src(dry_run: bool) -> ImportSource {
@@ -86,7 +93,7 @@ async fn another_connection_writes_while_an_import_reads_its_file_on_both_backen
         let mut during = Vec::new();
         let records = gigaops_ingest::devices::read(&mut table).unwrap().inspect(|r| {
             if r.as_ref().is_ok_and(|r| r.row == 100) {
-                during.push(write_elsewhere(b, &url, m));
+                during.push(add_model_elsewhere(b, &url, m));
             }
         });
         let out = fleet::devices::import(&store, m, &src(true), records, as_of, |_| {}).await.unwrap();
@@ -103,7 +110,7 @@ async fn another_connection_writes_while_an_import_reads_its_file_on_both_backen
         let mut during = Vec::new();
         let records = gigaops_ingest::devices::read(&mut table).unwrap().inspect(|r| {
             if r.as_ref().is_ok_and(|r| r.row == 100) {
-                during.push(write_elsewhere(b, &url, m));
+                during.push(add_model_elsewhere(b, &url, m));
             }
         });
         let out = fleet::devices::import(&store, m, &src(false), records, as_of, |_| {}).await.unwrap();
@@ -121,9 +128,71 @@ async fn another_connection_writes_while_an_import_reads_its_file_on_both_backen
         if b == Backend::Sqlite {
             let mut holder = store.db.get_sqlite_connection_pool().acquire().await.unwrap();
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.unwrap();
-            let refused = write_elsewhere(b, &url, m);
+            let refused = short_write_elsewhere(b, &url, "locked-out");
             assert!(refused.as_ref().is_err_and(|e| e.contains("locked")), "[{b:?}] {refused:?}");
             sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
         }
+    }
+}
+
+/// `n` lines of the first Maebashi school, `08000000000`, `08000000001`, …
+fn lines_file(n: usize) -> Table {
+    let headers = ["line_id", "school_code", "active_from", "allowance_gb"].map(String::from).to_vec();
+    let rows = (0..n).map(|i| vec![format!("080{i:08}"), SCHOOL.into(), "2022-04-01".into(), "5".into()]).collect();
+    Table::from_rows("lines.csv", headers, rows)
+}
+
+/// One month of usage of [`lines_file`]'s lines: `i` MB on line `i`.
+fn usage_file(n: usize, month: &str) -> Table {
+    let headers = ["line_id", "month", "usage_mb"].map(String::from).to_vec();
+    let rows = (0..n).map(|i| vec![format!("080{i:08}"), month.into(), i.to_string()]).collect();
+    Table::from_rows("usage.csv", headers, rows)
+}
+
+#[tokio::test]
+async fn another_connection_writes_while_lines_and_usage_are_read_on_both_backends() {
+    use gigaops_store::usage::{import_lines, import_usage, UsageColumns};
+    let latest: gigaops_domain::YearMonth = "2026-12".parse().unwrap();
+    for b in BACKENDS {
+        let url = fresh_url(b).await;
+        let store = Store::connect(&url).await.unwrap();
+        let m = maebashi_with_schools(&store).await;
+        let mut during = Vec::new();
+
+        let mut table = lines_file(200);
+        let records = gigaops_ingest::usage::read_lines(&mut table).unwrap().inspect(|r| {
+            if r.as_ref().is_ok_and(|r| r.row == 100) {
+                during.push(short_write_elsewhere(b, &url, "during-lines"));
+            }
+        });
+        let out = import_lines(&store, m, &src(false), records, |_| {}).await.unwrap();
+        assert_eq!(out.inserted, 200, "[{b:?}] lines");
+
+        // two usage imports: a fresh month (rows written straight from the file on PostgreSQL,
+        // through a temp table on SQLite) and a month already stored (compared, then replaced)
+        let cols = UsageColumns { line: "line_id".into(), month: "month".into(), usage: "usage_mb".into() };
+        for (i, replace) in [(0, false), (1, true)] {
+            let mut table = usage_file(200, "2022-09");
+            if replace {
+                table = Table::from_rows(
+                    "usage.csv",
+                    table.headers.clone(),
+                    (0..200).map(|i| vec![format!("080{i:08}"), "2022-09".into(), (i * 2).to_string()]).collect(),
+                );
+            }
+            let (_, records) = gigaops_ingest::usage::read_usage(&mut table, None, latest).unwrap();
+            let records = records.inspect(|r| {
+                if r.as_ref().is_ok_and(|r| r.row == 100) {
+                    during.push(short_write_elsewhere(b, &url, &format!("during-usage-{i}")));
+                }
+            });
+            let out = import_usage(&store, m, &src(false), &cols, records, replace, |_| {}).await.unwrap();
+            assert_eq!((out.inserted, out.updated), if replace { (0, 199) } else { (200, 0) }, "[{b:?}] usage {i}");
+        }
+        assert_eq!(during, vec![Ok(()), Ok(()), Ok(())], "[{b:?}] writes while lines and usage were read");
+        let stored = usage_month::Entity::find().filter(usage_month::Column::MunicipalityId.eq(m)).all(&store.db);
+        let total: i64 = stored.await.unwrap().iter().map(|u| u.bytes).sum();
+        // 2 × (0 + 1 + … + 199) MB
+        assert_eq!(total, 2 * (199 * 200 / 2) * 1_000_000, "[{b:?}] the replaced month as in the second file");
     }
 }
