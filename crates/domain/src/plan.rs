@@ -283,6 +283,22 @@ pub fn comment_text(body: &str) -> Result<&str, String> {
     Ok(text)
 }
 
+/// Most characters (Unicode scalar values, after trimming) of a plan's note.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// A plan's note (計画の注記, e.g. that the plan is another city's, shown for illustration) as
+/// stored: trimmed; empty = no note (`None`); at most [`MAX_NOTE_CHARS`] characters.
+///
+/// Errors: the Japanese message for the user, naming the limit.
+pub fn note_text(text: &str) -> Result<Option<&str>, String> {
+    let text = text.trim();
+    let n = text.chars().count();
+    if n > MAX_NOTE_CHARS {
+        return Err(format!("計画の注記は{MAX_NOTE_CHARS}文字以内で入力してください（{n}文字あります）"));
+    }
+    Ok(Some(text).filter(|t| !t.is_empty()))
+}
+
 /// What a 評価 cell may hold, for error messages.
 pub const GRADE_EXPECTED: &str = "評価（◎、○、△、または評価なしの - か空欄）";
 
@@ -663,6 +679,15 @@ mod tests {
         {
             assert!(PlanCode::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_note_is_trimmed_empty_is_none_and_long_is_refused() {
+        assert_eq!(note_text("  他市の計画です。\n"), Ok(Some("他市の計画です。")));
+        assert_eq!(note_text(" \n\t"), Ok(None));
+        assert_eq!(note_text(&"あ".repeat(MAX_NOTE_CHARS)).map(|t| t.map(|t| t.chars().count())), Ok(Some(500)));
+        let err = note_text(&"あ".repeat(MAX_NOTE_CHARS + 1)).unwrap_err();
+        assert!(err.contains("500文字以内") && err.contains("501文字"), "{err}");
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Plan {
     pub id: i64,
     pub name: String,
     pub period: Period,
+    /// 計画の注記: a sentence the plan's pages and documents show under its title (e.g. that it is
+    /// another city's plan, shown for illustration); `None` = none. Set by [`set_note`].
+    pub note: Option<String>,
 }
 
 /// Whether a year's entries may be edited.
@@ -145,6 +148,7 @@ fn to_plan(m: &plan::Model) -> Plan {
         id: m.id,
         name: m.name.clone(),
         period: Period { first: FiscalYear(m.first_year), last: FiscalYear(m.last_year) },
+        note: m.note.clone(),
     }
 }
 
@@ -357,6 +361,25 @@ pub async fn bars(store: &Store, plan_id: i64) -> Result<Vec<Bar>> {
             })
         })
         .collect())
+}
+
+/// Sets or clears the note of plan `plan_id` (within the municipality): `text` is trimmed; empty
+/// clears it ([`gigaops_domain::plan::note_text`]). Returns the note as stored.
+///
+/// Errors: [`StoreError::Rule`] for a note over [`gigaops_domain::plan::MAX_NOTE_CHARS`]
+/// characters (nothing written); [`StoreError::NotFound`] when the municipality has no such plan.
+pub async fn set_note(store: &Store, municipality_id: i64, plan_id: i64, text: &str) -> Result<Option<String>> {
+    let note = gigaops_domain::plan::note_text(text).map_err(StoreError::Rule)?.map(str::to_string);
+    let r = plan::Entity::update_many()
+        .col_expr(plan::Column::Note, Expr::value(note.clone()))
+        .filter(plan::Column::Id.eq(plan_id))
+        .filter(plan::Column::MunicipalityId.eq(municipality_id))
+        .exec(&store.db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(StoreError::NotFound(format!("計画 {plan_id} はありません")));
+    }
+    Ok(note)
 }
 
 /// The state of a plan's year.

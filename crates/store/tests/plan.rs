@@ -208,3 +208,37 @@ async fn chuo_schedule_imports_bars_idempotently() {
         assert_eq!((items.iter().filter(|i| i.fields.code.level() == Level::Goal).count(), marked), (19, 7));
     }
 }
+
+#[tokio::test]
+async fn a_plans_note_is_set_kept_by_a_reimport_cleared_and_bounded() {
+    for b in BACKENDS {
+        let store = fresh_store(b).await;
+        let m = municipalities::ensure(&store, "chuo", "中央市教育委員会").await.unwrap().id;
+        let other = municipalities::ensure(&store, "sendai", "仙台市教育委員会").await.unwrap().id;
+        let p = example("chuo-r7-r11/schedule-r7-r11.csv");
+        import(&store, m, &p, false).await.unwrap();
+        let pl = plan::find_plan(&store, m, None, None).await.unwrap();
+        assert_eq!(pl.note, None, "{b:?}: no note until one is set");
+
+        let stored = plan::set_note(&store, m, pl.id, "  他市の計画を例示のために掲載しています。\n").await.unwrap();
+        assert_eq!(stored.as_deref(), Some("他市の計画を例示のために掲載しています。"), "{b:?}: trimmed");
+        // importing the file again (a plan's period or entries) leaves the note alone
+        import(&store, m, &p, false).await.unwrap();
+        let pl = plan::find_plan(&store, m, None, None).await.unwrap();
+        assert_eq!(pl.note.as_deref(), Some("他市の計画を例示のために掲載しています。"), "{b:?}");
+
+        // too long: refused, the stored note kept
+        let long = "あ".repeat(501);
+        let err = plan::set_note(&store, m, pl.id, &long).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Rule(t) if t.contains("500文字以内")), "{b:?}: {err}");
+        // another board cannot touch it
+        let err = plan::set_note(&store, other, pl.id, "別の教育委員会").await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{b:?}");
+        let pl = plan::find_plan(&store, m, None, None).await.unwrap();
+        assert_eq!(pl.note.as_deref(), Some("他市の計画を例示のために掲載しています。"), "{b:?}");
+
+        // blank clears it
+        assert_eq!(plan::set_note(&store, m, pl.id, " ").await.unwrap(), None, "{b:?}");
+        assert_eq!(plan::find_plan(&store, m, None, None).await.unwrap().note, None, "{b:?}");
+    }
+}

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// A plan (学校教育情報化推進計画) of a municipality: its name and period (first_year..=last_year, 年度).
+/// A plan (学校教育情報化推進計画) of a municipality: its name and period (first_year..=last_year, 年度),
+/// and its note (計画の注記, shown on its pages; `None` = none).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "plan")]
 pub struct Model {
@@ -11,6 +12,7 @@ pub struct Model {
     pub first_year: i32,
     pub last_year: i32,
     pub created_at: DateTimeUtc,
+    pub note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

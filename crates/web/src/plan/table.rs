@@ -323,7 +323,7 @@ mod tests {
     use gigaops_domain::plan::Period;
 
     fn p(id: i64, name: &str, period: &str) -> Plan {
-        Plan { id, name: name.into(), period: Period::parse(period).expect("period") }
+        Plan { id, name: name.into(), period: Period::parse(period).expect("period"), note: None }
     }
 
     #[test]
