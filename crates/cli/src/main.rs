@@ -1,7 +1,6 @@
 //! The `gigaops` binary: serve the web UI, load demo data, import files, write reports and manage
 //! users — one command per job, all against one database (`--database-url`, SQLite by default).
 
-mod demo;
 mod import;
 mod plan;
 mod report;
@@ -227,9 +226,9 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { addr, demo: with_demo, upload_dir, max_upload_mib, upload_keep_days, public_url, hsts } => {
             if with_demo {
-                demo::ensure(&store).await?;
+                gigaops_store::demo::ensure(&store, &mut |line| eprintln!("{line}")).await?;
             }
-            let m = municipalities::resolve(&store, muni.or(with_demo.then_some(demo::CODE))).await?;
+            let m = municipalities::resolve(&store, muni.or(with_demo.then_some(gigaops_store::demo::CODE))).await?;
             let smtp = cli.smtp.config()?;
             let listener =
                 tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("{addr} で待ち受けできません"))?;
@@ -252,7 +251,7 @@ async fn run(cli: Cli) -> Result<()> {
             gigaops_web::serve_with(store, listener, settings).await?;
         }
         Command::Demo => {
-            demo::ensure(&store).await?;
+            gigaops_store::demo::ensure(&store, &mut |line| eprintln!("{line}")).await?;
         }
         Command::Import { what } => import::run(&store, muni, what).await?,
         Command::Report { what } => report::run(&store, muni, what).await?,

@@ -30,7 +30,16 @@ pub enum PlanCommand {
         #[arg(long)]
         email: String,
     },
-    /// List plans with their periods.
+    /// Set a plan's note (計画の注記), shown under its title on the plan's pages and documents —
+    /// e.g. that it is another city's plan, shown for illustration. An empty text clears it.
+    Note {
+        /// The note, e.g. 「他市の計画を例示のために掲載しています。」; "" clears it.
+        text: String,
+        /// Plan name (default: the only plan).
+        #[arg(long)]
+        plan: Option<String>,
+    },
+    /// List plans with their periods (and notes).
     List,
 }
 
@@ -89,9 +98,19 @@ pub async fn run(store: &Store, muni: Option<&str>, cmd: PlanCommand) -> Result<
             plan::add_division_member(store, m.id, &division, u.id).await?;
             println!("{} を {} に所属させました", u.email, division.trim());
         }
+        PlanCommand::Note { text, plan: name } => {
+            let pl = plan::find_plan(store, m.id, name.as_deref(), None).await?;
+            match plan::set_note(store, m.id, pl.id, &text).await? {
+                Some(note) => println!("{} の注記を設定しました: {note}", pl.name),
+                None => println!("{} の注記を消しました", pl.name),
+            }
+        }
         PlanCommand::List => {
             for p in plan::plans(store, m.id).await? {
-                println!("{}\t{}", p.name, p.period);
+                match &p.note {
+                    Some(note) => println!("{}\t{}\t{note}", p.name, p.period),
+                    None => println!("{}\t{}", p.name, p.period),
+                }
             }
         }
     }

@@ -39,6 +39,18 @@ async fn demo_includes_the_maebashi_usage_and_its_escalation() {
             plans.contains("仙台市学校教育情報化推進計画") && plans.contains("中央市ICT推進計画"),
             "{b:?}: {plans}"
         );
+        // each says whose plan it is, and that it is not the demo board's own
+        for line in plans.lines() {
+            assert!(
+                line.contains("（公開資料）を、デモのために例示として掲載したものです。本市の計画ではありません。"),
+                "{b:?}: {line}"
+            );
+        }
+        assert!(
+            plans.contains("仙台市の「学校教育情報化推進計画」令和5年度の点検・評価")
+                && plans.contains("中央市の ICT 推進計画（令和7〜11年度）のスケジュール"),
+            "{b:?}: {plans}"
+        );
 
         let again = gigaops(&db, &["demo"]);
         assert!(String::from_utf8_lossy(&again.stderr).contains("デモデータは作成済みです"), "{b:?}");

@@ -140,3 +140,36 @@ async fn bad_files_name_row_and_column_and_write_nothing() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("missing.xlsx[Sheet1]: 必要な列がありません") && err.contains("評価 / grade"), "{err}");
 }
+
+#[tokio::test]
+async fn plan_note_sets_shows_and_clears_a_plans_note() {
+    for b in BACKENDS {
+        let db = fresh_url(b).await;
+        ok(&db, &["municipality", "add", "chuo", "中央市教育委員会"]);
+        ok(&db, &["import", "plan", CHUO]);
+        let out = ok(&db, &["plan", "note", "  中央市の計画を例示のために掲載しています。 "]);
+        assert!(
+            out.contains("中央市ICT推進計画 の注記を設定しました: 中央市の計画を例示のために掲載しています。"),
+            "{out}"
+        );
+        let plans = ok(&db, &["plan", "list"]);
+        assert!(
+            plans.contains("中央市ICT推進計画\tR7-R11\t中央市の計画を例示のために掲載しています。\n"),
+            "{b:?}: {plans}"
+        );
+        // the schedule document shows it
+        let html = ok(&db, &["report", "plan", "--schedule", "--format", "html"]);
+        assert!(html.contains("中央市の計画を例示のために掲載しています。"), "{b:?}");
+
+        let long = "あ".repeat(501);
+        let refused = gigaops(&db, &["plan", "note", &long]);
+        assert!(!refused.status.success(), "{b:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("500文字以内"), "{b:?}");
+        let unknown = gigaops(&db, &["plan", "note", "x", "--plan", "ない計画"]);
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("計画「ない計画」は登録されていません"), "{b:?}");
+
+        let out = ok(&db, &["plan", "note", ""]);
+        assert!(out.contains("中央市ICT推進計画 の注記を消しました"), "{out}");
+        assert!(ok(&db, &["plan", "list"]).ends_with("中央市ICT推進計画\tR7-R11\n"), "{b:?}");
+    }
+}

@@ -257,6 +257,24 @@ impl FromStr for FiscalYear {
 /// 和暦 date label, e.g. `令和4年4月1日`, `令和元年5月1日`, `平成31年4月30日`.
 /// Dates before 1989-01-08 are shown in ISO form.
 pub fn wareki_date(date: NaiveDate) -> String {
+    match wareki_year(date) {
+        Some(y) => format!("{y}{}月{}日", date.month(), date.day()),
+        None => date.to_string(),
+    }
+}
+
+/// 和暦 month label, e.g. `令和4年12月`, `令和元年5月`, `平成31年4月` (the era in force on the
+/// month's first day). Months before 1989-02 are shown as `1988年12月`.
+pub fn wareki_month(month: YearMonth) -> String {
+    let date = month.first_day();
+    match wareki_year(date) {
+        Some(y) => format!("{y}{}月", date.month()),
+        None => format!("{}年{}月", date.year(), date.month()),
+    }
+}
+
+/// `令和4年`, `令和元年`, `平成31年` for `date`; `None` before 1989-01-08.
+fn wareki_year(date: NaiveDate) -> Option<String> {
     let reiwa = NaiveDate::from_ymd_opt(2019, 5, 1).expect("valid");
     let heisei = NaiveDate::from_ymd_opt(1989, 1, 8).expect("valid");
     let era = if date >= reiwa {
@@ -264,11 +282,11 @@ pub fn wareki_date(date: NaiveDate) -> String {
     } else if date >= heisei {
         Era::Heisei
     } else {
-        return date.to_string();
+        return None;
     };
     let n = date.year() - era.first_year() + 1;
     let y = if n == 1 { "元".to_string() } else { n.to_string() };
-    format!("{}{}年{}月{}日", era.name_ja(), y, date.month(), date.day())
+    Some(format!("{}{y}年", era.name_ja()))
 }
 
 /// Maps full-width digits and Latin letters (Ｒ４) to ASCII; leaves other characters alone.
@@ -364,6 +382,11 @@ mod tests {
         assert_eq!(wareki_date(d(2019, 4, 30)), "平成31年4月30日");
         assert_eq!(wareki_date(d(1989, 1, 8)), "平成元年1月8日");
         assert_eq!(wareki_date(d(2022, 4, 1)), "令和4年4月1日");
+        let ym = |y, m| YearMonth::new(y, m).unwrap();
+        assert_eq!(wareki_month(ym(2022, 12)), "令和4年12月");
+        assert_eq!(wareki_month(ym(2019, 5)), "令和元年5月");
+        assert_eq!(wareki_month(ym(2019, 4)), "平成31年4月");
+        assert_eq!(wareki_month(ym(1988, 12)), "1988年12月");
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct PlanReport {
     pub plan: String,
     /// 計画期間, e.g. `R5-R9`.
     pub period: String,
+    /// 計画の注記 (e.g. that the plan is another city's, shown for illustration); the key is left
+    /// out when the plan has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub fiscal_year: i32,
     pub policies: Vec<PolicyReport>,
     /// All goals of the year.
@@ -165,6 +169,7 @@ fn assemble(
     PlanReport {
         plan: plan.name.clone(),
         period: plan.period.to_string(),
+        note: plan.note.clone(),
         fiscal_year: fy.0,
         grade_counts: policies.iter().fold(GradeCounts::default(), |a, p| a.plus(p.grade_counts)),
         policies,
@@ -402,6 +407,7 @@ impl PlanReport {
         }
         PlanView {
             title: self.title(),
+            note: self.note.clone(),
             goal_header: format!(
                 "{}までの目標",
                 period_last(&self.period).map_or_else(|| "計画期間".to_string(), |y| y.label_ja())
@@ -530,6 +536,8 @@ enum HtmlRow {
 
 struct PlanView {
     title: String,
+    /// Shown under the title of the document (not in the fragment: the page shows it itself).
+    note: Option<String>,
     goal_header: String,
     year_header: String,
     next_header: String,
@@ -557,6 +565,9 @@ struct PlanFragment {
 pub struct ScheduleReport {
     pub plan: String,
     pub period: String,
+    /// 計画の注記; the key is left out when the plan has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// First and last month shown (`YYYY-MM`): April of the first year to March after the last.
     pub first_month: String,
     pub last_month: String,
@@ -629,6 +640,7 @@ pub async fn build_schedule(
     Ok(ScheduleReport {
         plan: plan.name.clone(),
         period: plan.period.to_string(),
+        note: plan.note.clone(),
         first_month: first.to_string(),
         last_month: last.to_string(),
         goals,
@@ -747,13 +759,19 @@ impl ScheduleReport {
         Ok(wb.save_to_buffer()?)
     }
 
-    /// A complete HTML page (A4 landscape) with the title and the Gantt chart inline.
+    /// A complete HTML page (A4 landscape) with the title, the plan's note (if any) and the Gantt
+    /// chart inline.
     pub fn to_html_document(&self) -> String {
         let title = crate::svg::escape(&self.title());
+        let note = self
+            .note
+            .as_deref()
+            .map(|n| format!("<p class=\"plan-note\">{}</p>\n", crate::svg::escape(n)))
+            .unwrap_or_default();
         format!(
             "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>\n\
              @page {{ size: A4 landscape; margin: 10mm; }}\nbody {{ font-family: IPAexGothic, \"Noto Sans CJK JP\", sans-serif; }}\n\
-             svg.plan-gantt {{ width: 100%; height: auto; }}\n</style>\n</head>\n<body>\n<h1>{title}</h1>\n{}\n</body>\n</html>\n",
+             svg.plan-gantt {{ width: 100%; height: auto; }}\n</style>\n</head>\n<body>\n<h1>{title}</h1>\n{note}{}\n</body>\n</html>\n",
             self.to_svg()
         )
     }

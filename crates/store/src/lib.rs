@@ -2,6 +2,7 @@
 //! bulk-load paths of the imports. The only crate that talks to the database.
 
 pub(crate) mod bulk;
+pub mod demo;
 pub mod entity;
 pub mod fleet;
 pub mod imports;

@@ -15,7 +15,6 @@ impl MigrationName for M0011PlanNote {
 #[async_trait::async_trait]
 impl MigrationTrait for M0011PlanNote {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(Table::alter().table(Alias::new("plan")).add_column(string_null(Alias::new("note"))).take())
-            .await
+        m.alter_table(Table::alter().table(Alias::new("plan")).add_column(string_null(Alias::new("note"))).take()).await
     }
 }

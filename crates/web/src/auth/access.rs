@@ -11,6 +11,7 @@
 //! | [`Capability::ViewPlan`] 推進計画の閲覧・コメント | ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | [`Capability::EditPlan`] 推進計画の編集（担当課の目標、受付中の年度） | ✓ | ✓ | — | — | — |
 //! | [`Capability::ImportPlan`] 推進計画ファイルの取込（画面からのアップロード） | ✓ | ✓ | — | — | — |
+//! | [`Capability::EditPlanNote`] 計画の注記の変更 | ✓ | ✓ | — | — | — |
 //! | [`Capability::ManagePlanYears`] 年度の受付・ロック | ✓ | — | — | — | — |
 //! | [`Capability::ViewEscalationPolicy`] 段階的な対応の方針の閲覧 | ✓ | ✓ | — | — | — |
 //! | [`Capability::EditEscalationPolicy`] 段階的な対応の方針の変更 | ✓ | — | — | — | — |
@@ -50,6 +51,9 @@ pub enum Capability {
     /// that edit the plan. An import is not limited to the user's divisions (like the CLI); the store
     /// refuses locked years.
     ImportPlan,
+    /// Set or clear a plan's note (計画の注記, e.g. that it is another city's plan shown for
+    /// illustration): the board's staff who keep the plan.
+    EditPlanNote,
     /// Open and lock a plan year.
     ManagePlanYears,
     /// Read the escalation policy (thresholds, steps) and who changed it.
@@ -100,7 +104,9 @@ impl Access {
             Capability::ViewReports => true,
             Capability::ViewSchools => role != Role::Viewer,
             Capability::ViewPlan => true,
-            Capability::EditPlan | Capability::ImportPlan => matches!(role, Role::Admin | Role::Board),
+            Capability::EditPlan | Capability::ImportPlan | Capability::EditPlanNote => {
+                matches!(role, Role::Admin | Role::Board)
+            }
             Capability::ManagePlanYears => role == Role::Admin,
             Capability::ViewEscalationPolicy | Capability::NotifySchools => matches!(role, Role::Admin | Role::Board),
             Capability::EditEscalationPolicy => role == Role::Admin,

@@ -46,9 +46,13 @@ impl ReportQuery {
     }
 }
 
-/// The year to show — the requested one, else the latest with a recorded day, else the current
+/// The year the report shows (also the home page's) — the requested one, else the latest with a recorded day, else the current
 /// one — and, when that year has no recorded day, what to say instead of the report.
-async fn resolve_year(state: &AppState, me: &SignedIn, q: &ReportQuery) -> AppResult<(FiscalYear, Option<NoData>)> {
+pub(crate) async fn resolve_year(
+    state: &AppState,
+    me: &SignedIn,
+    q: &ReportQuery,
+) -> AppResult<(FiscalYear, Option<NoData>)> {
     let m = me.access.municipality_id();
     let asked = q.year()?;
     let probe = asked.unwrap_or_else(|| FiscalYear::of(today_tokyo()));

@@ -96,7 +96,8 @@ struct IndexPage {
     today: String,
 }
 
-fn kind_label(kind: &str) -> &'static str {
+/// Japanese label of a stored import kind (also the home page's).
+pub(crate) fn kind_label(kind: &str) -> &'static str {
     ImportKind::parse(kind).map_or("（不明）", ImportKind::label_ja)
 }
 

@@ -6,6 +6,7 @@
 //! | `GET /plan/print?fiscal_year=R5` | [`table`] — the printable document (A4 landscape) | ViewPlan |
 //! | `GET /plan/report.{csv,xlsx,json}?fiscal_year=R5` | [`table`] — downloads (import layout) | ViewPlan |
 //! | `POST /plan/years` | [`table`] — open or lock a year | ManagePlanYears (admin) |
+//! | `POST /plan/note` | [`table`] — set or clear the plan's note (計画の注記) | EditPlanNote |
 //! | `GET /plan/entries/{id}/edit`, `POST /plan/entries/{id}` | [`entry`] — edit form; optimistic locking | EditPlan + division |
 //! | `GET /plan/entries/{id}/history`, `POST /plan/entries/{id}/comments` | [`entry`] — diff view, comments | ViewPlan |
 //! | `GET /plan/schedule?plan=…` | [`table`] — the Gantt chart (SVG) | ViewPlan |
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> Routes {
         .get("/plan/report.xlsx", table::xlsx, Rule::Needs(ViewPlan))
         .get("/plan/report.json", table::json, Rule::Needs(ViewPlan))
         .post("/plan/years", table::set_year, Rule::Needs(ManagePlanYears))
+        .post("/plan/note", table::set_note, Rule::Needs(EditPlanNote))
         .get("/plan/schedule", table::schedule, Rule::Needs(ViewPlan))
         .get("/plan/import", upload::form, Rule::Needs(ImportPlan))
         .route(

@@ -1,5 +1,6 @@
-//! The year's table page, its printable document and downloads, the admin's open/lock form and the
-//! schedule page.
+//! The year's table page, its printable document and downloads, the admin's open/lock form, the
+//! plan's note (計画の注記: shown under the title of the page, the schedule and the printed
+//! document; set by the board) and the schedule page.
 
 use crate::auth::{Capability, SignedIn};
 use crate::errors::{AppError, AppResult};
@@ -59,7 +60,7 @@ fn choose_plan(plans: &[Plan], name: Option<&str>, fy: Option<FiscalYear>) -> Op
 /// chooser). Without a year: the latest year with entries (資料4-1 rows) of the named plan, or,
 /// without a name either, of all plans (the page opens on data); the current year when there are
 /// none. With a year: [`choose_plan`]. No plan, or an unknown name: [`AppError::NotFound`].
-async fn load(state: &AppState, me: &SignedIn, q: &PlanQuery) -> AppResult<(FiscalYear, Plan, Vec<Plan>)> {
+pub(crate) async fn load(state: &AppState, me: &SignedIn, q: &PlanQuery) -> AppResult<(FiscalYear, Plan, Vec<Plan>)> {
     me.access.require(Capability::ViewPlan)?;
     let plans = plan::plans(&state.store, me.access.municipality_id()).await?;
     let today = FiscalYear::of(today_tokyo());
@@ -131,6 +132,8 @@ struct TablePage {
     plans: Vec<(String, String, bool)>,
     plan_query: String,
     fiscal_year: String,
+    note: Option<String>,
+    can_edit_note: bool,
     state: &'static str,
     can_manage_years: bool,
     can_import: bool,
@@ -194,6 +197,8 @@ pub(super) async fn page(
             .collect(),
         plan_query: qs.clone(),
         fiscal_year: fy.short_label(),
+        note: pl.note.clone(),
+        can_edit_note: me.access.allows(Capability::EditPlanNote),
         state: year_state.label_ja(),
         can_manage_years: me.access.allows(Capability::ManagePlanYears),
         can_import: me.access.allows(Capability::ImportPlan),
@@ -291,10 +296,44 @@ pub(super) async fn set_year(
     Ok(Redirect::to(&format!("/plan{qs}")).into_response())
 }
 
+/// The note form: the plan, the year the page showed (to go back to it) and the note.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NoteForm {
+    pub plan: String,
+    pub fiscal_year: String,
+    /// Empty clears the note.
+    pub note: String,
+}
+
+/// `POST /plan/note`: sets or clears the named plan's note and goes back to the plan page with a
+/// message. A note over the limit is not saved; the message says why. An unknown plan is 404.
+pub(super) async fn set_note(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Form(f): Form<NoteForm>,
+) -> AppResult<Response> {
+    me.access.require(Capability::EditPlanNote)?;
+    let m = me.access.municipality_id();
+    let plans = plan::plans(&state.store, m).await?;
+    let pl = plans.iter().find(|p| p.name == f.plan.trim()).ok_or(AppError::NotFound)?;
+    let message = match plan::set_note(&state.store, m, pl.id, &f.note).await {
+        Ok(Some(_)) => "計画の注記を保存しました。".to_string(),
+        Ok(None) => "計画の注記を消しました。".to_string(),
+        Err(gigaops_store::StoreError::Rule(why)) => format!("計画の注記を保存できませんでした: {why}"),
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(plan = %pl.name, user.id = me.user().id, "計画の注記を変更しました");
+    flash(&me.session, message).await?;
+    let qs = http::query(&[("fiscal_year", f.fiscal_year.trim()), ("plan", &pl.name)]);
+    Ok(Redirect::to(&format!("/plan{qs}")).into_response())
+}
+
 #[derive(Template)]
 #[template(path = "plan/schedule.html")]
 struct SchedulePage {
     layout: Layout,
+    note: Option<String>,
     svg: String,
     goals: usize,
     bars: usize,
@@ -311,6 +350,7 @@ pub(super) async fn schedule(
     let s = gigaops_report::plan::build_schedule(&state.store, &pl).await?;
     render(&SchedulePage {
         layout: me.layout(s.title(), Section::Plan).await?,
+        note: pl.note.clone(),
         svg: s.to_svg(),
         goals: s.goals.len(),
         bars: s.goals.iter().map(|g| g.bars.len()).sum(),

@@ -75,7 +75,7 @@ fn last_month() -> YearMonth {
     YearMonth::of(crate::page::today_tokyo()).add_months(-1)
 }
 
-fn step_label(policy: &EscalationPolicy, step: i64) -> String {
+pub(crate) fn step_label(policy: &EscalationPolicy, step: i64) -> String {
     policy.steps.get((step - 1).max(0) as usize).map_or_else(|| step.to_string(), |s| format!("{step} {}", s.name))
 }
 

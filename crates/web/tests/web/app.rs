@@ -1,6 +1,6 @@
-//! `TestApp`: a fresh database on one backend with the fixture of `testdata/` loaded through the
-//! normal import pipeline, one account per role, and the real server (`gigaops_web::serve`)
-//! listening on 127.0.0.1 with a free port.
+//! `TestApp`: a fresh database on one backend with the fixture of `testdata/` (or the demo of
+//! `gigaops demo`, [`TestApp::spawn_demo`]) loaded through the normal import pipeline, one account
+//! per role, and the real server (`gigaops_web::serve`) listening on 127.0.0.1 with a free port.
 
 use gigaops_ingest::ImportKind;
 use gigaops_store::imports::ImportOptions;
@@ -103,11 +103,27 @@ impl TestApp {
     }
 
     /// [`TestApp::spawn`] with server settings (e.g. SMTP to a test sink).
-    /// Uploads go to a fresh folder under the system's temp dir, whatever `settings` says.
-    pub async fn spawn_with(backend: Backend, mut settings: gigaops_web::Settings) -> TestApp {
-        settings.upload_dir = tempfile::tempdir().expect("upload dir").keep();
+    pub async fn spawn_with(backend: Backend, settings: gigaops_web::Settings) -> TestApp {
         let store = fresh_store(backend).await;
         load_fixture(&store).await;
+        Self::serve(backend, store, settings).await
+    }
+
+    /// A fresh database on `backend` with exactly the demo of `gigaops demo`
+    /// (`gigaops_store::demo::ensure`: 前橋市's schools, fleet, 2022 usage and escalation, the two
+    /// borrowed plans, one account per role — `gigaops_store::demo::ACCOUNTS`, password
+    /// `gigaops_store::demo::PASSWORD`), served on a free port. Needs a multi-threaded runtime.
+    pub async fn spawn_demo(backend: Backend) -> TestApp {
+        let store = fresh_store(backend).await;
+        let created = gigaops_store::demo::ensure(&store, &mut |_| {}).await.expect("load the demo");
+        assert!(created, "[{backend:?}] a fresh database has no demo yet");
+        Self::serve(backend, store, gigaops_web::Settings::default()).await
+    }
+
+    /// Serves `store` on a free port once its health check answers. Uploads go to a fresh folder
+    /// under the system's temp dir, whatever `settings` says.
+    async fn serve(backend: Backend, store: Store, mut settings: gigaops_web::Settings) -> TestApp {
+        settings.upload_dir = tempfile::tempdir().expect("upload dir").keep();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let s = store.clone();
@@ -143,13 +159,18 @@ impl TestApp {
             .expect("client")
     }
 
-    /// A client signed in as `email`.
+    /// A client signed in as `email` (a fixture account).
     pub async fn login(&self, email: &str) -> Client {
+        self.login_with(email, PASSWORD).await
+    }
+
+    /// A client signed in as `email` with `password` (e.g. a demo account).
+    pub async fn login_with(&self, email: &str, password: &str) -> Client {
         let c = self.client();
         let page = self.get(&c, "/login").await;
         assert_eq!(page.status, StatusCode::OK, "[{:?}] login page", self.backend);
         let token = csrf_token(&page.body);
-        let r = self.post(&c, "/login", &[("email", email), ("password", PASSWORD), ("csrf_token", &token)]).await;
+        let r = self.post(&c, "/login", &[("email", email), ("password", password), ("csrf_token", &token)]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "[{:?}] login as {email}: {}", self.backend, r.body);
         c
     }

@@ -11,6 +11,7 @@ mod escalation;
 mod exports;
 mod fleet;
 mod hardening;
+mod home;
 mod imports;
 mod limits;
 mod models;
