@@ -17,6 +17,7 @@ mod limits;
 mod models;
 pub mod plan;
 mod plan_choice;
+mod plan_note;
 mod report;
 mod routes;
 mod usage;
