@@ -75,7 +75,8 @@ async fn incidents(state: &AppState, m: i64, school_ids: &[i64]) -> AppResult<Pa
         more: ("/fleet/devices".to_string(), "端末台帳を見る"),
     };
     if open.is_empty() {
-        panel.empty = Some("対応中の事故はありません。".into());
+        // a real zero, not a lack of records
+        panel.rows.push(Figure::new("対応中の事故", "0 件", ""));
         return Ok(panel);
     }
     for i in open {
@@ -104,7 +105,16 @@ async fn notices(state: &AppState, m: i64, school_ids: &[i64]) -> AppResult<Pane
         more: ("/usage/work".to_string(), "作業一覧を見る"),
     };
     if by_month.is_empty() {
-        panel.empty = Some("対応が必要な通知はありません。".into());
+        // a real zero: the latest evaluated month, nothing left to do
+        let (month, no_data) = crate::usage::evaluated_month(&state.store, m, "", "/usage/work").await?;
+        if no_data.is_some() {
+            panel.empty = Some("段階的な対応の判定はまだありません。".into());
+        } else {
+            let href = format!("/usage/work{}", http::query(&[("month", &month.to_string())]));
+            panel.period = format!("{}まで", wareki_month(month));
+            panel.rows.push(Figure::new("未完了の通知", "0 件", &href));
+            panel.more = (href, "作業一覧を見る");
+        }
         return Ok(panel);
     }
     let total: i64 = by_month.values().sum();

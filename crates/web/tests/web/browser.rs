@@ -85,7 +85,7 @@ async fn browser(driver: &ChromeDriver) -> Client {
 
 /// Runs `scenario` (given the browser and the app's base URL) in a fresh headless Chromium; the
 /// browser and chromedriver end however the scenario ends, and an error fails the test.
-async fn in_browser(
+pub(crate) async fn in_browser(
     app: &TestApp,
     scenario: impl AsyncFnOnce(&Client, &str) -> Result<(), fantoccini::error::CmdError>,
 ) {

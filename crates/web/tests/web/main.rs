@@ -8,6 +8,7 @@ mod app;
 mod auth;
 mod browser;
 mod escalation;
+mod every_page;
 mod exports;
 mod fleet;
 mod hardening;
