@@ -222,6 +222,22 @@ pub(crate) struct SectionsFragment {
     pub view: SectionsView,
 }
 
+/// The city-wide figures of the latest month with usage (the home page's 使用率): `None` when no
+/// usage is stored. The one place the home page reads usage from, so that it can change source
+/// (e.g. stored per-school monthly sums) without the page changing.
+///
+/// Errors: database errors from the store.
+pub async fn latest_month(
+    store: &gigaops_store::Store,
+    municipality_id: i64,
+) -> Result<Option<CapacityMonth>, gigaops_store::StoreError> {
+    let Some(month) = queries::months_with_usage(store, municipality_id).await?.last().copied() else {
+        return Ok(None);
+    };
+    let rows = queries::capacity(store, municipality_id, month, month, false).await?;
+    Ok(rows.first().map(month_of))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,20 +268,4 @@ mod tests {
         let html = r.to_html_document();
         assert!(html.contains("<svg") && html.contains("46.17%"), "{html}");
     }
-}
-
-/// The city-wide figures of the latest month with usage (the home page's 使用率): `None` when no
-/// usage is stored. The one place the home page reads usage from, so that it can change source
-/// (e.g. stored per-school monthly sums) without the page changing.
-///
-/// Errors: database errors from the store.
-pub async fn latest_month(
-    store: &gigaops_store::Store,
-    municipality_id: i64,
-) -> Result<Option<CapacityMonth>, gigaops_store::StoreError> {
-    let Some(month) = queries::months_with_usage(store, municipality_id).await?.last().copied() else {
-        return Ok(None);
-    };
-    let rows = queries::capacity(store, municipality_id, month, month, false).await?;
-    Ok(rows.first().map(month_of))
 }
