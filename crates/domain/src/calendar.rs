@@ -264,7 +264,7 @@ pub fn wareki_date(date: NaiveDate) -> String {
 }
 
 /// 和暦 month label, e.g. `令和4年12月`, `令和元年5月`, `平成31年4月` (the era in force on the
-/// month's first day). Months before 1989-02 are shown as `1988年12月`.
+/// month's first day); a month starting before 平成 as `1989年1月`.
 pub fn wareki_month(month: YearMonth) -> String {
     let date = month.first_day();
     match wareki_year(date) {
@@ -386,7 +386,7 @@ mod tests {
         assert_eq!(wareki_month(ym(2022, 12)), "令和4年12月");
         assert_eq!(wareki_month(ym(2019, 5)), "令和元年5月");
         assert_eq!(wareki_month(ym(2019, 4)), "平成31年4月");
-        assert_eq!(wareki_month(ym(1988, 12)), "1988年12月");
+        assert_eq!(wareki_month(ym(1989, 1)), "1989年1月");
     }
 
     #[test]
