@@ -3,7 +3,8 @@
 //! visit every GET page their role may open — the list is the router's own
 //! ([`gigaops_web::route_table`]), downloads left out, path parameters filled from the demo's
 //! records — and each page must render without an error and show data: no error page, no "no data"
-//! sentence, no table without rows, no empty dashboard panel.
+//! sentence, no table without rows, no empty dashboard panel. A user of another school of the city
+//! sees their open incidents on their home; the 桃井小 user sees none of them.
 //!
 //! SQLite only: the storage behind these pages is tested on both databases by the other tests
 //! (`home.rs` for the dashboard's queries).
@@ -166,6 +167,7 @@ async fn every_page_of_the_demo_opens_on_data_for_the_board_and_a_school() {
     assert!(board_pages.len() >= 18 && school_pages.len() >= 14, "{board_pages:?} {school_pages:?}");
     let board_email = gigaops_store::demo::ACCOUNTS.iter().find(|a| a.2 == Role::Board).unwrap().0;
     let school_email = gigaops_store::demo::ACCOUNTS.iter().find(|a| a.2 == Role::School).unwrap().0;
+    a_school_sees_nothing_of_another(&app, school_email).await;
     in_browser(&app, async |b: &Client, base: &str| {
         let mut wrong = Vec::new();
         for (email, pages) in [(board_email, &board_pages), (school_email, &school_pages)] {
@@ -195,4 +197,44 @@ async fn every_page_of_the_demo_opens_on_data_for_the_board_and_a_school() {
         Ok(())
     })
     .await;
+}
+
+/// With the demo: a user of another school of the city that has open incidents sees them on their
+/// home, and the demo's 桃井小 user sees none of them (nor that school's name).
+async fn a_school_sees_nothing_of_another(app: &TestApp, momoi_email: &str) {
+    use gigaops_store::fleet::at_school::open_incidents;
+    let store = &app.store;
+    let m = gigaops_store::municipalities::find(store, gigaops_store::demo::CODE).await.unwrap().unwrap().id;
+    let mut other = None;
+    for s in gigaops_store::schools::list(store, m).await.unwrap() {
+        if s.school_code == gigaops_store::demo::SCHOOL {
+            continue;
+        }
+        let (open, total) = open_incidents(store, m, &[s.id], 3).await.unwrap();
+        if total > 0 {
+            other = Some((s, open));
+            break;
+        }
+    }
+    let (school, open) = other.expect("another school of the demo with an open incident");
+    let email = "other-school@demo.gigaops.jp";
+    gigaops_store::users::add(
+        store,
+        m,
+        email,
+        "他校 校長",
+        gigaops_store::demo::PASSWORD,
+        Role::School,
+        &[school.school_code.clone()],
+    )
+    .await
+    .unwrap();
+    let theirs = app.get(&app.login_with(email, gigaops_store::demo::PASSWORD).await, "/").await.body;
+    let mine = app.get(&app.login_with(momoi_email, gigaops_store::demo::PASSWORD).await, "/").await.body;
+    assert!(theirs.contains(&school.name), "their school's name on their home");
+    assert!(!mine.contains(&school.name), "{} on 桃井小's home", school.name);
+    for i in &open {
+        assert!(theirs.contains(&i.serial_number), "{} on their home", i.serial_number);
+        assert!(!mine.contains(&i.serial_number), "{} (another school's) on 桃井小's home", i.serial_number);
+    }
 }
