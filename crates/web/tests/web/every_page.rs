@@ -178,6 +178,22 @@ async fn every_page_of_the_demo_opens_on_data_for_the_board_and_a_school() {
                     wrong.push(format!("{email} {page}: {p}"));
                 }
             }
+            // the board's home shows the demo's published figures (examples/maebashi-2022-usage/
+            // README.md: December 2022 65,752 GB of 124,440 GB = 0.5284, ① 14 ② 5 ③ 2 ④ 2;
+            // Sendai's R5 evaluation: 45 of 53 goals graded, ◎ 11 ○ 34 △ 0)
+            if email == board_email {
+                b.goto(&format!("{base}/")).await?;
+                let usage = b.find(Locator::Id("home-usage")).await?.text().await?;
+                assert!(usage.contains("令和4年12月") && usage.contains("52.84%"), "{usage}");
+                assert!(usage.contains("65,752 GB ／ 契約 124,440 GB"), "{usage}");
+                let work = b.find(Locator::Id("home-work")).await?.text().await?;
+                for (step, n) in [(1, 14), (2, 5), (3, 2), (4, 2)] {
+                    assert!(work.contains(&format!("段階 {step} ")), "{work}");
+                    assert!(work.contains(&format!("残り {n} 件")), "step {step}: {work}");
+                }
+                let plan = b.find(Locator::Id("home-plan")).await?.text().await?;
+                assert!(plan.contains("45 / 53 目標") && plan.contains("◎ 11・○ 34・△ 0"), "{plan}");
+            }
             // the check sees a page without data: a year the demo has no record of
             if email == board_email {
                 b.goto(&format!("{base}/fleet/report?fiscal_year=R8")).await?;
