@@ -241,7 +241,7 @@ async fn a_school_sees_nothing_of_another(app: &TestApp, momoi_email: &str) {
         "他校 校長",
         gigaops_store::demo::PASSWORD,
         Role::School,
-        &[school.school_code.clone()],
+        std::slice::from_ref(&school.school_code),
     )
     .await
     .unwrap();
