@@ -125,6 +125,8 @@ run() { # backend label, database url, sql command (reads one query, prints one 
     non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$log")
     sock=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$log")
     local errors=$((${non2xx:-0} + ${sock:-0}))
+    # wrk counts no error when no request at all is answered within its 2 s timeout
+    [ "$(awk '/ requests in / { print $1 }' "$log")" != 0 ] || { p50="—"; p99="—"; errors="all (none answered within 2 s)"; }
     [ "$code" = 200 ] || errors="$errors (first answer HTTP $code)"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$page" "$path" "$p50" "$p99" "${rps:-0}" "$errors" >> "$results"
     printf '%-12s %-52s p50 %8s ms  p99 %8s ms  %6s req/s  errors %s\n' "$label" "$page" "$p50" "$p99" "${rps:-0}" "$errors" >&2
@@ -150,7 +152,7 @@ echo "| page | SQLite p50 | SQLite p99 | SQLite req/s | SQLite errors | PostgreS
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 awk -F'\t' '
   !($2 in seen) { seen[$2] = 1; order[++n] = $2 }
-  { cell[$1, $2] = sprintf("%s ms | %s ms | %s | %s", $4, $5, $6, $7) }
+  { u = ($4 == "—") ? "" : " ms"; cell[$1, $2] = sprintf("%s%s | %s%s | %s | %s", $4, u, $5, u, $6, $7) }
   END { for (i = 1; i <= n; i++) {
     p = order[i]; s = cell["SQLite", p]; q = cell["PostgreSQL", p]
     if (s == "") s = "— | — | — | —"; if (q == "") q = "— | — | — | —"

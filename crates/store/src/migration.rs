@@ -13,6 +13,7 @@ mod m0007_import_jobs;
 mod m0008_model_alias;
 mod m0009_login_throttle;
 mod m0011_plan_note;
+mod m0012_device_status_index;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_model_alias::M0008ModelAlias),
             Box::new(m0009_login_throttle::M0009LoginThrottle),
             Box::new(m0011_plan_note::M0011PlanNote),
+            Box::new(m0012_device_status_index::M0012DeviceStatusIndex),
         ]
     }
 }

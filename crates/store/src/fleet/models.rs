@@ -132,17 +132,22 @@ fn names_of(models: &[device_model::Model], aliases: &[device_model_alias::Model
 /// Errors: database errors only.
 pub async fn list(store: &Store, municipality_id: i64) -> Result<Vec<ModelSummary>> {
     let (models, aliases) = load(store, municipality_id).await?;
-    let counts: HashMap<i64, i64> = device::Entity::find()
+    // grouped by class and model, the order of the covering index `ix_device_stock` (no sort of
+    // the register), then summed per model
+    let mut counts: HashMap<i64, i64> = HashMap::new();
+    for (model_id, n) in device::Entity::find()
         .select_only()
         .column(device::Column::ModelId)
         .column_as(device::Column::Id.count(), "n")
         .filter(device::Column::MunicipalityId.eq(municipality_id))
+        .group_by(device::Column::DeviceClass)
         .group_by(device::Column::ModelId)
         .into_tuple::<(i64, i64)>()
         .all(&store.db)
         .await?
-        .into_iter()
-        .collect();
+    {
+        *counts.entry(model_id).or_default() += n;
+    }
     let mut by_model: HashMap<i64, Vec<ModelAlias>> = HashMap::new();
     for a in aliases {
         by_model.entry(a.model_id).or_default().push(ModelAlias {

@@ -47,11 +47,14 @@ pub struct StockNow {
 /// latest state row). Together with [`stock_deltas`] it gives the stock at any past date:
 /// stock(day) = now − Σ deltas after `day`.
 pub async fn stock_now(store: &Store, municipality_id: i64) -> Result<Vec<StockNow>> {
+    // counted per model and status first, in the order of the covering index `ix_device_stock`
+    // (no sort, no join per device), then summed per group over those few rows
     let sql = "SELECT m.model_group AS model_group, \
-        CAST(SUM(CASE WHEN d.status = 'spare' THEN 1 ELSE 0 END) AS BIGINT) AS spare, \
-        CAST(SUM(CASE WHEN d.status = 'deployed' THEN 1 ELSE 0 END) AS BIGINT) AS deployed \
-        FROM device d JOIN device_model m ON m.id = d.model_id \
-        WHERE d.municipality_id = $1 AND d.device_class = 'learner' GROUP BY m.model_group ORDER BY m.model_group";
+        CAST(SUM(CASE WHEN c.status = 'spare' THEN c.n ELSE 0 END) AS BIGINT) AS spare, \
+        CAST(SUM(CASE WHEN c.status = 'deployed' THEN c.n ELSE 0 END) AS BIGINT) AS deployed \
+        FROM (SELECT d.model_id AS model_id, d.status AS status, COUNT(*) AS n FROM device d \
+              WHERE d.municipality_id = $1 AND d.device_class = 'learner' GROUP BY d.model_id, d.status) c \
+        JOIN device_model m ON m.id = c.model_id GROUP BY m.model_group ORDER BY m.model_group";
     Ok(StockNow::find_by_statement(stmt(store, sql, vec![municipality_id.into()])).all(&store.db).await?)
 }
 
@@ -199,17 +202,10 @@ fn filtered(municipality_id: i64, f: &DeviceFilter) -> sea_orm::Select<device::E
     q
 }
 
-/// A page of devices (1-based `page`, `per_page` rows, ordered by serial number) and the total
-/// number of matching devices.
-pub async fn list_devices(
-    store: &Store,
-    municipality_id: i64,
-    f: &DeviceFilter,
-    page: u64,
-    per_page: u64,
-) -> Result<(Vec<DeviceRow>, u64)> {
-    let total = filtered(municipality_id, f).count(&store.db).await?;
-    let rows = filtered(municipality_id, f)
+/// The device list's columns (a [`DeviceRow`]) of the devices `select` picks: the model and the
+/// school joined in, one row per device.
+fn device_rows(select: sea_orm::Select<device::Entity>) -> sea_orm::Selector<sea_orm::SelectModel<DeviceRow>> {
+    select
         .select_only()
         .column(device::Column::Id)
         .column(device::Column::SerialNumber)
@@ -232,12 +228,27 @@ pub async fn list_devices(
             sea_orm::JoinType::LeftJoin,
             device::Entity::belongs_to(school::Entity).from(device::Column::SchoolId).to(school::Column::Id).into(),
         )
-        .order_by_asc(device::Column::SerialNumber)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
         .into_model::<DeviceRow>()
-        .all(&store.db)
-        .await?;
+}
+
+/// A page of devices (1-based `page`, `per_page` rows, ordered by serial number) and the total
+/// number of matching devices.
+pub async fn list_devices(
+    store: &Store,
+    municipality_id: i64,
+    f: &DeviceFilter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<DeviceRow>, u64)> {
+    let total = filtered(municipality_id, f).count(&store.db).await?;
+    let rows = device_rows(
+        filtered(municipality_id, f)
+            .order_by_asc(device::Column::SerialNumber)
+            .offset(page.saturating_sub(1) * per_page)
+            .limit(per_page),
+    )
+    .all(&store.db)
+    .await?;
     Ok((rows, total))
 }
 
@@ -293,9 +304,13 @@ pub async fn device_detail(
     else {
         return Ok(None);
     };
-    let f = DeviceFilter { q: Some(d.serial_number.clone()), scope_school_ids, ..Default::default() };
-    let (rows, _) = list_devices(store, municipality_id, &f, 1, 50).await?;
-    let Some(row) = rows.into_iter().find(|r| r.id == d.id) else { return Ok(None) };
+    // the row by its id (a key lookup), within the scope
+    let f = DeviceFilter { scope_school_ids, ..Default::default() };
+    let Some(row) =
+        device_rows(filtered(municipality_id, &f).filter(device::Column::Id.eq(d.id))).one(&store.db).await?
+    else {
+        return Ok(None);
+    };
     let states = device_state::Entity::find()
         .filter(device_state::Column::DeviceId.eq(d.id))
         .order_by_asc(device_state::Column::EffectiveOn)
