@@ -106,7 +106,9 @@ pub async fn build(
     Ok(assemble(plan, fy, &items, &entries, &previous))
 }
 
-fn assemble(
+/// [`build`] from what the store gave: the plan's `items`, its `entries` of `fy` and those of the
+/// previous year (`previous`), for a page that shows those rows too and reads them once.
+pub fn assemble(
     plan: &Plan,
     fy: FiscalYear,
     items: &[store_plan::Item],

@@ -282,23 +282,18 @@ pub async fn items(store: &Store, plan_id: i64) -> Result<Vec<Item>> {
     Ok(v)
 }
 
-/// The entries of a plan for one year, in goal-code order.
+/// The entries of a plan for one year, in goal-code order. One query: each entry comes with its
+/// goal's code (a join), without reading the plan's other items.
 pub async fn entries(store: &Store, plan_id: i64, fy: FiscalYear) -> Result<Vec<Entry>> {
-    let codes: HashMap<i64, String> = plan_item::Entity::find()
-        .filter(plan_item::Column::PlanId.eq(plan_id))
-        .all(&store.db)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i.code))
-        .collect();
     let mut v: Vec<(PlanCode, Entry)> = plan_entry::Entity::find()
         .filter(plan_entry::Column::PlanId.eq(plan_id))
         .filter(plan_entry::Column::FiscalYear.eq(fy.0))
+        .find_also_related(plan_item::Entity)
         .all(&store.db)
         .await?
         .iter()
-        .filter_map(|m| {
-            let code = codes.get(&m.item_id)?;
+        .filter_map(|(m, item)| {
+            let code = &item.as_ref()?.code;
             Some((PlanCode::parse(code).ok()?, to_entry(m, code)))
         })
         .collect();

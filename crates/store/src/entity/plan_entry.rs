@@ -26,6 +26,16 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The goal (`plan_item`) the entry belongs to.
+    #[sea_orm(belongs_to = "super::plan_item::Entity", from = "Column::ItemId", to = "super::plan_item::Column::Id")]
+    Item,
+}
+
+impl Related<super::plan_item::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Item.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

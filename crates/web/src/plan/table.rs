@@ -160,9 +160,12 @@ pub(super) async fn page(
         }
         other => other?,
     };
-    let report = gigaops_report::plan::build(&state.store, &pl, fy).await?;
-    let year_state = plan::year_state(&state.store, pl.id, fy).await?;
+    // the plan's rows are read once, for the report and for the list of goals
     let items = plan::items(&state.store, pl.id).await?;
+    let entries = plan::entries(&state.store, pl.id, fy).await?;
+    let previous = plan::entries(&state.store, pl.id, fy.previous()).await?;
+    let report = gigaops_report::plan::assemble(&pl, fy, &items, &entries, &previous);
+    let year_state = plan::year_state(&state.store, pl.id, fy).await?;
     let editor = Editor {
         user_id: me.user().id,
         email: me.user().email.clone(),
@@ -170,7 +173,7 @@ pub(super) async fn page(
     };
     let can_edit = me.access.allows(Capability::EditPlan) && year_state == YearState::Open;
     let mut goals = Vec::new();
-    for e in plan::entries(&state.store, pl.id, fy).await? {
+    for e in entries {
         let item = items.iter().find(|i| i.id == e.item_id);
         let editable = match item {
             Some(i) if can_edit => plan::may_edit(&state.store, m, &editor, i).await?,
