@@ -360,7 +360,7 @@ mod tests {
         let school = |code: &str| format!("/s/{code}");
         let links = SchoolLinks { sort: &sort, school: &school };
         let html = r.schools_html(SchoolSort::parse("2022-09", "").unwrap(), Some(&links));
-        assert!(html.contains("aria-sort=\"descending\"><a href=\"?sort=2022-09&amp;order=asc\">"), "{html}");
+        assert!(html.contains("aria-sort=\"descending\"><a href=\"?sort=2022-09&#38;order=asc\">"), "{html}");
         assert!(html.contains("<a href=\"/s/A\">A小学校</a>"), "{html}");
         let t = r.school_table(SchoolSort::default());
         assert_eq!(t.columns, ["学校コード", "学校名", "2022年9月", "2022年10月", "期間の使用率"]);
