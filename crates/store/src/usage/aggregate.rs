@@ -126,15 +126,15 @@ pub(crate) async fn apply(tx: &mut BulkTx, municipality_id: i64, deltas: &Deltas
 }
 
 /// The differences the usage import's compared rows make: `table` holds one row per line and
-/// month with the new `bytes` and the stored `cur_bytes` (`NULL` = a new row).
+/// month with the line's `school_id`, the new `bytes` and the stored `cur_bytes` (`NULL` = a new
+/// row).
 pub(crate) async fn staged_deltas(tx: &mut BulkTx, table: &str, into: &mut Deltas) -> Result<()> {
     let rows = tx
         .rows(
             &format!(
-                "SELECT s.month, l.school_id, CAST(SUM(s.bytes - COALESCE(s.cur_bytes, 0)) AS BIGINT), \
-                 CAST(SUM(CASE WHEN s.cur_bytes IS NULL THEN 1 ELSE 0 END) AS BIGINT) FROM {table} s \
-                 JOIN line l ON l.id = s.line_id WHERE s.cur_bytes IS NULL OR s.cur_bytes <> s.bytes \
-                 GROUP BY s.month, l.school_id"
+                "SELECT month, school_id, CAST(SUM(bytes - COALESCE(cur_bytes, 0)) AS BIGINT), \
+                 CAST(SUM(CASE WHEN cur_bytes IS NULL THEN 1 ELSE 0 END) AS BIGINT) FROM {table} \
+                 WHERE cur_bytes IS NULL OR cur_bytes <> bytes GROUP BY month, school_id"
             ),
             &[],
         )
@@ -147,35 +147,49 @@ pub(crate) async fn staged_deltas(tx: &mut BulkTx, table: &str, into: &mut Delta
 }
 
 /// Moves the usage of the lines a lines import gave another school: `staging_line` rows with
-/// `line_id`, the new `school_id` and the `old_school_id`. Reads the moved lines' rows of every
-/// month the municipality has usage in (`months`, by key).
+/// `line_id`, the new `school_id` and the `old_school_id`. The moved lines are copied to a small
+/// temp table first (analysed on PostgreSQL, so that the join looks each one up by key), then
+/// their rows of every month the municipality has usage in (`months`) are read by key.
 pub(crate) async fn move_lines(tx: &mut BulkTx, municipality_id: i64, months: &[String]) -> Result<()> {
     if months.is_empty() {
         return Ok(());
     }
-    let placeholders: Vec<String> = (0..months.len()).map(|i| format!("${}", i + 2)).collect();
-    let mut vals = vec![V::I(municipality_id)];
-    vals.extend(months.iter().map(|m| V::T(Some(m.clone()))));
-    let rows = tx
-        .rows(
-            &format!(
-                "SELECT u.month, s.old_school_id, s.school_id, CAST(SUM(u.bytes) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
-                 FROM staging_line s JOIN usage_month u ON u.municipality_id = $1 AND u.month IN ({}) \
-                 AND u.line_id = s.line_id WHERE s.old_school_id <> s.school_id \
-                 GROUP BY u.month, s.old_school_id, s.school_id",
-                placeholders.join(", ")
-            ),
-            &vals,
+    tx.temp_table("moved_line", "line_id BIGINT, old_school_id BIGINT, school_id BIGINT").await?;
+    let moved = tx
+        .exec(
+            "INSERT INTO moved_line (line_id, old_school_id, school_id) SELECT line_id, old_school_id, school_id \
+             FROM staging_line WHERE line_id IS NOT NULL AND old_school_id <> school_id",
+            &[],
         )
         .await?;
-    let mut deltas = Deltas::default();
-    for r in rows {
-        let (month, bytes, lines): (_, i64, i64) =
-            (month_cell(&r[0])?, r[3].parse().unwrap_or(0), r[4].parse().unwrap_or(0));
-        deltas.add(month, r[1].parse().unwrap_or(0), -bytes, -lines);
-        deltas.add(month, r[2].parse().unwrap_or(0), bytes, lines);
+    if moved > 0 {
+        if tx.is_postgres() {
+            tx.refresh_statistics(&["moved_line"]).await?;
+        }
+        let placeholders: Vec<String> = (0..months.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut vals = vec![V::I(municipality_id)];
+        vals.extend(months.iter().map(|m| V::T(Some(m.clone()))));
+        let rows = tx
+            .rows(
+                &format!(
+                    "SELECT u.month, s.old_school_id, s.school_id, CAST(SUM(u.bytes) AS BIGINT), \
+                     CAST(COUNT(*) AS BIGINT) FROM moved_line s JOIN usage_month u ON u.municipality_id = $1 \
+                     AND u.month IN ({}) AND u.line_id = s.line_id GROUP BY u.month, s.old_school_id, s.school_id",
+                    placeholders.join(", ")
+                ),
+                &vals,
+            )
+            .await?;
+        let mut deltas = Deltas::default();
+        for r in rows {
+            let (month, bytes, lines): (_, i64, i64) =
+                (month_cell(&r[0])?, r[3].parse().unwrap_or(0), r[4].parse().unwrap_or(0));
+            deltas.add(month, r[1].parse().unwrap_or(0), -bytes, -lines);
+            deltas.add(month, r[2].parse().unwrap_or(0), bytes, lines);
+        }
+        apply(tx, municipality_id, &deltas).await?;
     }
-    apply(tx, municipality_id, &deltas).await
+    tx.drop_temp(&["moved_line"]).await
 }
 
 /// The months the municipality has usage in, `YYYY-MM` in order (from `usage_school_month`).

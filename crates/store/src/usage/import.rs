@@ -193,7 +193,7 @@ pub async fn import_lines(
     finish(tx, municipality_id, src, out).await
 }
 
-const STAGED_COLS: [&str; 6] = ["row_no", "line_no", "line_id", "month", "day", "bytes"];
+const STAGED_COLS: [&str; 7] = ["row_no", "line_no", "line_id", "school_id", "month", "day", "bytes"];
 const DIRECT_COLS: [&str; 4] = ["municipality_id", "month", "line_id", "bytes"];
 /// On SQLite, the temp table that takes the rows of fresh months while the file is read (no
 /// write lock yet); copied to `usage_month` in the writing part of the import.
@@ -256,7 +256,7 @@ enum Row {
     /// Monthly row of a fresh month: straight into its target ([`MonthSeen::target`], [`DIRECT_COLS`]).
     Direct(Option<YearMonth>, [V; 4]),
     /// Into `staging_usage` ([`STAGED_COLS`]), compared with what is stored once the file is read.
-    Staged([V; 6]),
+    Staged([V; 7]),
 }
 
 /// The months with usage stored for a municipality (`$1`), `YYYY-MM` in order: one index probe
@@ -306,7 +306,7 @@ pub async fn import_usage(
     let date = if pg { "DATE" } else { "TEXT" };
     tx.temp_table(
         "staging_usage",
-        &format!("row_no BIGINT, line_no TEXT, line_id BIGINT, month TEXT, day {date}, bytes BIGINT"),
+        &format!("row_no BIGINT, line_no TEXT, line_id BIGINT, school_id BIGINT, month TEXT, day {date}, bytes BIGINT"),
     )
     .await?;
     let m = V::I(municipality_id);
@@ -373,6 +373,7 @@ pub async fn import_usage(
                 V::I(r.row as i64),
                 V::T(Some(r.line_id)),
                 V::I(line_id),
+                V::I(school_id),
                 V::S(seen.text.clone()),
                 V::D(r.day),
                 V::I(r.bytes),
@@ -448,11 +449,15 @@ pub async fn import_usage(
     }
     // one row per line and month: the staging table itself for monthly rows, a sum for daily rows
     let months = if daily {
-        tx.temp_table("staging_usage_month", "row_no BIGINT, line_no TEXT, line_id BIGINT, month TEXT, bytes BIGINT")
-            .await?;
+        tx.temp_table(
+            "staging_usage_month",
+            "row_no BIGINT, line_no TEXT, line_id BIGINT, school_id BIGINT, month TEXT, bytes BIGINT",
+        )
+        .await?;
         tx.exec(
-            "INSERT INTO staging_usage_month (row_no, line_no, line_id, month, bytes) \
-             SELECT MIN(row_no), MIN(line_no), line_id, month, SUM(bytes) FROM staging_usage GROUP BY line_id, month",
+            "INSERT INTO staging_usage_month (row_no, line_no, line_id, school_id, month, bytes) \
+             SELECT MIN(row_no), MIN(line_no), line_id, MIN(school_id), month, SUM(bytes) FROM staging_usage \
+             GROUP BY line_id, month",
             &[],
         )
         .await?;
