@@ -16,8 +16,12 @@
 //!   case at the last step that still meets them stays (`continued`); an open case without a usage
 //!   row for M is `missing` and does not move.
 
+pub mod ratio;
+
 use crate::calendar::YearMonth;
 use std::collections::BTreeMap;
+
+pub use ratio::RatioLevel;
 
 /// Bytes in one GB (10^9, the carriers' decimal unit).
 pub const BYTES_PER_GB: i64 = 1_000_000_000;

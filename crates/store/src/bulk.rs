@@ -285,23 +285,26 @@ impl BulkTx {
         })
     }
 
-    /// Streams the `(key, id)` pairs of `table` for one municipality to `f`, holding none of them:
-    /// the lookups loaded for a big import (e.g. 9.5 million line ids). A driver's per-row cost
-    /// (about 1 µs) dominates at that size, so PostgreSQL sends them by `COPY (SELECT …) TO STDOUT`
-    /// and SQLite 65,536 at a time joined into one string (`group_concat`, in the order of an index
-    /// on `(municipality_id, key)`). Keys must not contain spaces, tabs, newlines or backslashes.
+    /// Streams the `(key, id, tag)` triples of `table` for one municipality to `f`, holding none
+    /// of them: the lookups loaded for a big import (e.g. 9.5 million line ids with their school).
+    /// `tag` names a non-null integer column. A driver's per-row cost (about 1 µs) dominates at
+    /// that size, so PostgreSQL sends them by `COPY (SELECT …) TO STDOUT` and SQLite 65,536 at a
+    /// time joined into one string (`group_concat`, in the order of an index on
+    /// `(municipality_id, key)`). Keys must not contain spaces, tabs, newlines or backslashes.
     pub async fn key_ids(
         &mut self,
         table: &str,
         key: &str,
+        tag: &str,
         municipality_id: i64,
-        mut f: impl FnMut(&str, i64),
+        mut f: impl FnMut(&str, i64, i64),
     ) -> Result<()> {
         use futures::TryStreamExt;
         match self {
             BulkTx::Postgres(tx) => {
-                let sql =
-                    format!("COPY (SELECT {key}, id FROM {table} WHERE municipality_id = {municipality_id}) TO STDOUT");
+                let sql = format!(
+                    "COPY (SELECT {key}, id, {tag} FROM {table} WHERE municipality_id = {municipality_id}) TO STDOUT"
+                );
                 let mut stream = tx.copy_out_raw(&sql).await?;
                 // The server sends one message per row; a row split over two is carried over.
                 let mut carry: Vec<u8> = Vec::new();
@@ -314,11 +317,13 @@ impl BulkTx {
                     };
                     let end = whole.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
                     for line in whole[..end].split(|b| *b == b'\n') {
-                        let mut cells = line.splitn(2, |b| *b == b'\t');
-                        if let (Some(Ok(k)), Some(Some(id))) =
-                            (cells.next().map(std::str::from_utf8), cells.next().map(parse_id))
-                        {
-                            f(k, id);
+                        let mut cells = line.splitn(3, |b| *b == b'\t');
+                        if let (Some(Ok(k)), Some(Some(id)), Some(Some(t))) = (
+                            cells.next().map(std::str::from_utf8),
+                            cells.next().map(parse_id),
+                            cells.next().map(parse_id),
+                        ) {
+                            f(k, id, t);
                         }
                     }
                     let rest = whole[end..].to_vec();
@@ -327,8 +332,8 @@ impl BulkTx {
             }
             BulkTx::Sqlite(tx) => {
                 let sql = format!(
-                    "SELECT MAX({key}), group_concat({key} || ' ' || id, ' ') FROM (SELECT id, {key} FROM {table} \
-                     WHERE municipality_id = ? AND {key} > ? ORDER BY {key} LIMIT 65536)"
+                    "SELECT MAX({key}), group_concat({key} || ' ' || id || ' ' || {tag}, ' ') FROM (SELECT id, {key}, {tag} \
+                     FROM {table} WHERE municipality_id = ? AND {key} > ? ORDER BY {key} LIMIT 65536)"
                 );
                 let mut after = String::new();
                 loop {
@@ -339,8 +344,10 @@ impl BulkTx {
                         break;
                     };
                     let mut words = joined.split(' ');
-                    while let (Some(k), Some(Ok(id))) = (words.next(), words.next().map(str::parse)) {
-                        f(k, id);
+                    while let (Some(k), Some(Ok(id)), Some(Ok(t))) =
+                        (words.next(), words.next().map(str::parse), words.next().map(str::parse))
+                    {
+                        f(k, id, t);
                     }
                     after = last;
                 }

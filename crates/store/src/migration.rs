@@ -12,6 +12,7 @@ mod m0006_usage_month_partitions;
 mod m0007_import_jobs;
 mod m0008_model_alias;
 mod m0009_login_throttle;
+mod m0010_usage_school_month;
 mod m0011_plan_note;
 mod m0012_device_status_index;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_import_jobs::M0007ImportJobs),
             Box::new(m0008_model_alias::M0008ModelAlias),
             Box::new(m0009_login_throttle::M0009LoginThrottle),
+            Box::new(m0010_usage_school_month::M0010UsageSchoolMonth),
             Box::new(m0011_plan_note::M0011PlanNote),
             Box::new(m0012_device_status_index::M0012DeviceStatusIndex),
         ]

@@ -11,6 +11,9 @@ use gigaops_store::usage::{escalation, queries};
 use gigaops_store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 
+#[path = "usage/aggregate.rs"]
+mod aggregate;
+
 fn ym(s: &str) -> YearMonth {
     s.parse().unwrap()
 }

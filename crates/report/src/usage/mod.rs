@@ -4,10 +4,16 @@
 //! "ratio":0.4617}, …], "schools":[…]}`. GB = 10^9 bytes; `ratio` = usage ÷ capacity rounded to 4
 //! decimals (`null` without capacity), computed here and never stored.
 //!
+//! The schools are one table of ratios (schools × months, [`schools`]); each school's months are
+//! [`schools::SchoolReport`]. Everything is read from the store's per-school aggregates.
+//!
 //! The escalation report (段階的な対応) is [`escalation`].
 
 pub mod escalation;
+pub mod schools;
 pub mod work;
+
+pub use schools::{build_school, SchoolLinks, SchoolReport, SchoolSort, SortKey};
 
 use crate::render::{self, Cell, Table};
 use crate::svg::{self, BarLineChart, Series};
@@ -31,6 +37,12 @@ pub struct CapacityMonth {
     pub active_lines: i64,
     /// usage ÷ capacity, 4 decimals; `None` when the capacity is 0.
     pub ratio: Option<f64>,
+    /// Σ usage, bytes (not in the JSON: `usage_gb` is).
+    #[serde(skip)]
+    pub usage_bytes: i64,
+    /// Σ allowances, bytes (not in the JSON: `capacity_gb` is).
+    #[serde(skip)]
+    pub capacity_bytes: i64,
 }
 
 /// One school's months.
@@ -60,10 +72,14 @@ fn month_of(r: &CapacityRow) -> CapacityMonth {
         capacity_gb: bytes_to_gb(r.capacity_bytes),
         active_lines: r.active_lines,
         ratio: ratio(r.usage_bytes, r.capacity_bytes),
+        usage_bytes: r.usage_bytes,
+        capacity_bytes: r.capacity_bytes,
     }
 }
 
-/// Builds the report for `from..=to` from the store.
+/// Builds the report for `from..=to` from the store's per-school aggregates
+/// ([`queries::capacity_table`]): every month of the range city-wide, and each school with active
+/// lines or usage in the range (by school code) with its months that have either.
 ///
 /// Errors: database errors from the store.
 pub async fn build(
@@ -72,22 +88,21 @@ pub async fn build(
     from: YearMonth,
     to: YearMonth,
 ) -> Result<UsageReport, gigaops_store::StoreError> {
-    let city = queries::capacity(store, municipality_id, from, to, false).await?;
-    let per_school = queries::capacity(store, municipality_id, from, to, true).await?;
-    let mut schools: Vec<SchoolUsage> = Vec::new();
-    for r in &per_school {
-        let code = r.school_code.clone().unwrap_or_default();
-        match schools.iter_mut().find(|s| s.school_code == code) {
-            Some(s) => s.months.push(month_of(r)),
-            None => schools.push(SchoolUsage {
-                school_code: code,
+    let t = queries::capacity_table(store, municipality_id, from, to, None).await?;
+    let mut by_code: std::collections::BTreeMap<&str, SchoolUsage> = Default::default();
+    for r in &t.schools {
+        let code = r.school_code.as_deref().unwrap_or_default();
+        by_code
+            .entry(code)
+            .or_insert_with(|| SchoolUsage {
+                school_code: code.to_string(),
                 school_name: r.school_name.clone().unwrap_or_default(),
-                months: vec![month_of(r)],
-            }),
-        }
+                months: Vec::new(),
+            })
+            .months
+            .push(month_of(r));
     }
-    schools.sort_by(|a, b| a.school_code.cmp(&b.school_code));
-    Ok(UsageReport { months: city.iter().map(month_of).collect(), schools })
+    Ok(UsageReport { months: t.city.iter().map(month_of).collect(), schools: by_code.into_values().collect() })
 }
 
 fn label(month: &str) -> String {
@@ -112,22 +127,18 @@ impl UsageReport {
         serde_json::to_string_pretty(self).expect("the report serialises to JSON")
     }
 
-    /// The city-wide table, then one per school.
+    /// The city-wide months (市全体), then 学校別の使用率 in school-code order
+    /// ([`UsageReport::school_table`]).
     pub fn tables(&self) -> Vec<Table> {
         let mut city = Table::new("市全体", COLUMNS);
         city.rows = self.months.iter().map(row).collect();
-        let mut out = vec![city];
-        for s in &self.schools {
-            let mut t = Table::new(format!("{}（{}）", s.school_name, s.school_code), COLUMNS);
-            t.rows = s.months.iter().map(row).collect();
-            out.push(t);
-        }
-        out
+        vec![city, self.school_table(SchoolSort::default())]
     }
 
-    /// One CSV grid (UTF-8 with BOM): 区分 (市全体 or the school code), 学校名, then the columns.
-    pub fn to_csv(&self) -> Vec<u8> {
-        let mut t = Table::new(TITLE, ["区分", "学校名"].into_iter().chain(COLUMNS));
+    /// Every school's months as one grid (学校別の明細): 区分 (市全体 or the school code),
+    /// 学校名, then the columns of the city table; the city's months first.
+    fn detail_table(&self) -> Table {
+        let mut t = Table::new("学校別の明細", ["区分", "学校名"].into_iter().chain(COLUMNS));
         for m in &self.months {
             t.rows.push([Cell::text("市全体"), Cell::Empty].into_iter().chain(row(m)).collect());
         }
@@ -137,57 +148,67 @@ impl UsageReport {
                     .push([Cell::text(&s.school_code), Cell::text(&s.school_name)].into_iter().chain(row(m)).collect());
             }
         }
-        render::to_csv(&t)
+        t
     }
 
-    /// A workbook: 市全体, then one sheet per school.
+    /// One CSV grid (UTF-8 with BOM): 区分 (市全体 or the school code), 学校名, then the columns.
+    pub fn to_csv(&self) -> Vec<u8> {
+        render::to_csv(&self.detail_table())
+    }
+
+    /// A workbook: 市全体, 学校別の使用率 (schools × months), 学校別の明細 (the CSV's grid).
     pub fn to_xlsx(&self) -> Result<Vec<u8>, ReportError> {
-        render::to_xlsx(&self.tables())
+        let mut sheets = self.tables();
+        sheets.push(self.detail_table());
+        render::to_xlsx(&sheets)
     }
 
     /// Monthly usage (bars, GB) and the usage ratio (line, %).
     pub fn chart_svg(&self) -> String {
-        svg::bar_line_chart(&BarLineChart {
-            title: "月別の通信量と使用率".into(),
-            categories: self
-                .months
-                .iter()
-                .map(|m| m.month.parse::<YearMonth>().map(YearMonth::label_ja).unwrap_or_else(|_| m.month.clone()))
-                .collect(),
-            bars: vec![Series::new("通信量（GB）", self.months.iter().map(|m| m.usage_gb))],
-            bar_axis_label: "通信量（GB）".into(),
-            line: Some(Series {
-                label: "使用率（%）".into(),
-                values: self.months.iter().map(|m| m.ratio.map(|r| r * 100.0)).collect(),
-            }),
-            line_axis_label: "使用率（%）".into(),
-        })
+        months_chart(&self.months)
     }
 
-    fn view(&self) -> SectionsView {
-        let tables = self.tables();
-        let mut sections = vec![SectionView {
-            label: "市全体".into(),
-            table_html: render::to_html(&tables[0]),
-            charts: vec![self.chart_svg()],
-        }];
-        sections.push(SectionView {
-            label: "学校別".into(),
-            table_html: tables[1..].iter().map(render::to_html).collect::<Vec<_>>().join("\n"),
-            charts: vec![],
-        });
+    fn view(&self, sort: SchoolSort, links: Option<&SchoolLinks>) -> SectionsView {
+        let city = &self.tables()[0];
+        let sections = vec![
+            SectionView {
+                label: "市全体".into(), table_html: render::to_html(city), charts: vec![self.chart_svg()]
+            },
+            SectionView {
+                label: "学校別の使用率".into(), table_html: self.schools_html(sort, links), charts: vec![]
+            },
+        ];
         SectionsView { title: TITLE.into(), period: period(&self.months), sections }
     }
 
-    /// The report body for embedding in a page.
-    pub fn to_html_fragment(&self) -> String {
-        SectionsFragment { view: self.view() }.render().expect("rendering cannot fail")
+    /// The report body for embedding in a page: the city's months and chart, then 学校別の使用率
+    /// sorted by `sort`, its headers and school names linked by `links`.
+    pub fn to_html_fragment(&self, sort: SchoolSort, links: &SchoolLinks) -> String {
+        SectionsFragment { view: self.view(sort, Some(links)) }.render().expect("rendering cannot fail")
     }
 
-    /// A complete Japanese HTML page (A4 landscape print CSS, charts inline).
+    /// A complete Japanese HTML page (A4 landscape print CSS, charts inline), schools by code.
     pub fn to_html_document(&self) -> String {
-        SectionsDocument { view: self.view() }.render().expect("rendering cannot fail")
+        SectionsDocument { view: self.view(SchoolSort::default(), None) }.render().expect("rendering cannot fail")
     }
+}
+
+/// Monthly usage (bars, GB) and the usage ratio (line, %) of `months`.
+fn months_chart(months: &[CapacityMonth]) -> String {
+    svg::bar_line_chart(&BarLineChart {
+        title: "月別の通信量と使用率".into(),
+        categories: months
+            .iter()
+            .map(|m| m.month.parse::<YearMonth>().map(YearMonth::label_ja).unwrap_or_else(|_| m.month.clone()))
+            .collect(),
+        bars: vec![Series::new("通信量（GB）", months.iter().map(|m| m.usage_gb))],
+        bar_axis_label: "通信量（GB）".into(),
+        line: Some(Series {
+            label: "使用率（%）".into(),
+            values: months.iter().map(|m| m.ratio.map(|r| r * 100.0)).collect(),
+        }),
+        line_axis_label: "使用率（%）".into(),
+    })
 }
 
 fn period(months: &[CapacityMonth]) -> String {
@@ -255,6 +276,8 @@ mod tests {
                 capacity_gb: 124665.0,
                 active_lines: 24933,
                 ratio: Some(0.4617),
+                usage_bytes: gb(57_563),
+                capacity_bytes: gb(124_665),
             }],
             schools: vec![],
         };

@@ -4,6 +4,7 @@
 
 use crate::bulk::{BulkTx, Errors, Savepoint, V};
 use crate::imports::{abort, finish, ImportOutcome, ImportSource};
+use crate::usage::aggregate::{self, Deltas};
 use crate::usage::partition;
 use crate::{Result, Store};
 use gigaops_domain::usage::bytes_to_gb;
@@ -70,7 +71,8 @@ pub async fn import_lines(
         "staging_line",
         &format!(
             "row_no BIGINT, line_no TEXT, school_code TEXT, device_serial TEXT, pupil_id TEXT, allowance_bytes BIGINT, \
-             active_from {date}, active_to {date}, school_id BIGINT, line_id BIGINT, changed INTEGER"
+             active_from {date}, active_to {date}, school_id BIGINT, line_id BIGINT, old_school_id BIGINT, \
+             changed INTEGER"
         ),
     )
     .await?;
@@ -137,7 +139,7 @@ pub async fn import_lines(
         return abort(tx, errors).await;
     }
     tx.exec(
-        "UPDATE staging_line SET line_id = l.id, changed = CASE WHEN l.school_id <> staging_line.school_id \
+        "UPDATE staging_line SET line_id = l.id, old_school_id = l.school_id, changed = CASE WHEN l.school_id <> staging_line.school_id \
            OR COALESCE(l.device_serial, '') <> COALESCE(staging_line.device_serial, '') \
            OR COALESCE(l.pupil_id, '') <> COALESCE(staging_line.pupil_id, '') \
            OR l.allowance_bytes <> staging_line.allowance_bytes OR l.active_from <> staging_line.active_from \
@@ -178,6 +180,12 @@ pub async fn import_lines(
         &[],
     )
     .await?;
+    if out.inserted + out.updated > 0 {
+        // the per-school aggregates: a line given another school takes its usage along
+        let months = aggregate::months_in_tx(&mut tx, municipality_id).await?;
+        aggregate::move_lines(&mut tx, municipality_id, &months).await?;
+        aggregate::rebuild_capacity(&mut tx, municipality_id).await?;
+    }
     tx.drop_temp(&["staging_line"]).await?;
     if out.inserted + out.updated > 0 {
         tx.refresh_statistics(&["line"]).await?; // the usage import's line lookup
@@ -185,39 +193,44 @@ pub async fn import_lines(
     finish(tx, municipality_id, src, out).await
 }
 
-const STAGED_COLS: [&str; 6] = ["row_no", "line_no", "line_id", "month", "day", "bytes"];
+const STAGED_COLS: [&str; 7] = ["row_no", "line_no", "line_id", "school_id", "month", "day", "bytes"];
 const DIRECT_COLS: [&str; 4] = ["municipality_id", "month", "line_id", "bytes"];
 /// On SQLite, the temp table that takes the rows of fresh months while the file is read (no
 /// write lock yet); copied to `usage_month` in the writing part of the import.
 const SQLITE_DIRECT: &str = "staging_usage_direct";
 
-/// The municipality's lines (回線番号 → `line.id`), loaded once per usage import: sorted packed
-/// keys, 32 bytes per line (about 300 MB for 9.5 million lines). A lookup tries the slot after
-/// the previous hit first (statements usually come sorted by line), then searches. The slot is
-/// also the line's dense number for the duplicate check.
+/// The municipality's lines (回線番号 → `line.id` and the line's school), loaded once per usage
+/// import: sorted packed keys, 32 bytes per line (about 300 MB for 9.5 million lines; the school
+/// fills what was the key's alignment padding). A lookup tries the slot after the previous hit
+/// first (statements usually come sorted by line), then searches. The slot is also the line's
+/// dense number for the duplicate check.
 struct LineIndex {
-    keys: Vec<(u128, i64)>,
+    keys: Vec<(u128, i64, i64)>,
     next: usize,
 }
 
 impl LineIndex {
     /// Loads the municipality's lines ([`BulkTx::key_ids`]).
     async fn load(tx: &mut BulkTx, municipality_id: i64) -> Result<Self> {
-        let mut keys: Vec<(u128, i64)> = Vec::new();
-        tx.key_ids("line", "line_no", municipality_id, |no, id| keys.extend(line_key(no).map(|k| (k, id)))).await?;
+        let mut keys: Vec<(u128, i64, i64)> = Vec::new();
+        tx.key_ids("line", "line_no", "school_id", municipality_id, |no, id, school| {
+            keys.extend(line_key(no).map(|k| (k, id, school)))
+        })
+        .await?;
         keys.sort_unstable();
         Ok(LineIndex { keys, next: 0 })
     }
 
-    /// The line's slot and id.
-    fn find(&mut self, line_no: &str) -> Option<(usize, i64)> {
+    /// The line's slot, id and school id.
+    fn find(&mut self, line_no: &str) -> Option<(usize, i64, i64)> {
         let k = line_key(line_no)?;
         let slot = match self.keys.get(self.next) {
-            Some((key, _)) if *key == k => self.next,
-            _ => self.keys.binary_search_by_key(&k, |(key, _)| *key).ok()?,
+            Some((key, _, _)) if *key == k => self.next,
+            _ => self.keys.binary_search_by_key(&k, |(key, _, _)| *key).ok()?,
         };
         self.next = slot + 1;
-        Some((slot, self.keys[slot].1))
+        let (_, id, school) = self.keys[slot];
+        Some((slot, id, school))
     }
 }
 
@@ -243,12 +256,12 @@ enum Row {
     /// Monthly row of a fresh month: straight into its target ([`MonthSeen::target`], [`DIRECT_COLS`]).
     Direct(Option<YearMonth>, [V; 4]),
     /// Into `staging_usage` ([`STAGED_COLS`]), compared with what is stored once the file is read.
-    Staged([V; 6]),
+    Staged([V; 7]),
 }
 
 /// The months with usage stored for a municipality (`$1`), `YYYY-MM` in order: one index probe
 /// per month (a skip scan), so it costs the number of months, not of rows.
-pub(crate) const STORED_MONTHS_SQL: &str =
+const STORED_MONTHS_SQL: &str =
     "WITH RECURSIVE m(month) AS (SELECT MIN(month) FROM usage_month WHERE municipality_id = $1 \
      UNION ALL SELECT (SELECT MIN(u.month) FROM usage_month u WHERE u.municipality_id = $1 AND u.month > m.month) \
      FROM m WHERE m.month IS NOT NULL) SELECT month FROM m WHERE month IS NOT NULL";
@@ -293,7 +306,7 @@ pub async fn import_usage(
     let date = if pg { "DATE" } else { "TEXT" };
     tx.temp_table(
         "staging_usage",
-        &format!("row_no BIGINT, line_no TEXT, line_id BIGINT, month TEXT, day {date}, bytes BIGINT"),
+        &format!("row_no BIGINT, line_no TEXT, line_id BIGINT, school_id BIGINT, month TEXT, day {date}, bytes BIGINT"),
     )
     .await?;
     let m = V::I(municipality_id);
@@ -306,6 +319,8 @@ pub async fn import_usage(
     let mut direct_target: Option<Option<YearMonth>> = None;
     let mut file_months: HashMap<YearMonth, MonthSeen> = HashMap::new();
     let mut errors = Errors::default();
+    // what the rows going straight into `usage_month` add to the per-school aggregates
+    let mut direct_sums = Deltas::default();
     let (mut file_rows, mut direct_rows, mut daily, mut staging) = (0u64, 0i64, false, false);
     // Checks each record against the lines and the file's earlier rows; yields where its row goes.
     // After the first error it yields nothing (keeps reading to report every error).
@@ -322,7 +337,7 @@ pub async fn import_usage(
             }
         };
         let line_error = |expected: &str| format!("{file}:{}:{}: {} — {expected}", r.row, cols.line, r.line_id);
-        let Some((slot, line_id)) = lines.find(&r.line_id) else {
+        let Some((slot, line_id, school_id)) = lines.find(&r.line_id) else {
             errors.push(r.row, line_error("登録済みの回線（先に gigaops import lines で回線を登録してください）"));
             return None;
         };
@@ -358,12 +373,14 @@ pub async fn import_usage(
                 V::I(r.row as i64),
                 V::T(Some(r.line_id)),
                 V::I(line_id),
+                V::I(school_id),
                 V::S(seen.text.clone()),
                 V::D(r.day),
                 V::I(r.bytes),
             ])
         } else {
             direct_rows += 1;
+            direct_sums.add(r.month, school_id, r.bytes, 1);
             seen.direct = true;
             direct_target = Some(seen.target);
             Row::Direct(seen.target, [m.clone(), V::S(seen.text.clone()), V::I(line_id), V::I(r.bytes)])
@@ -432,11 +449,15 @@ pub async fn import_usage(
     }
     // one row per line and month: the staging table itself for monthly rows, a sum for daily rows
     let months = if daily {
-        tx.temp_table("staging_usage_month", "row_no BIGINT, line_no TEXT, line_id BIGINT, month TEXT, bytes BIGINT")
-            .await?;
+        tx.temp_table(
+            "staging_usage_month",
+            "row_no BIGINT, line_no TEXT, line_id BIGINT, school_id BIGINT, month TEXT, bytes BIGINT",
+        )
+        .await?;
         tx.exec(
-            "INSERT INTO staging_usage_month (row_no, line_no, line_id, month, bytes) \
-             SELECT MIN(row_no), MIN(line_no), line_id, month, SUM(bytes) FROM staging_usage GROUP BY line_id, month",
+            "INSERT INTO staging_usage_month (row_no, line_no, line_id, school_id, month, bytes) \
+             SELECT MIN(row_no), MIN(line_no), line_id, MIN(school_id), month, SUM(bytes) FROM staging_usage \
+             GROUP BY line_id, month",
             &[],
         )
         .await?;
@@ -515,6 +536,10 @@ pub async fn import_usage(
         let cols = DIRECT_COLS.join(", ");
         tx.exec(&format!("INSERT INTO usage_month ({cols}) SELECT {cols} FROM {SQLITE_DIRECT}"), &[]).await?;
     }
+    // the per-school aggregates, before `usage_month` takes the compared rows' new values
+    let mut deltas = direct_sums;
+    aggregate::staged_deltas(&mut tx, months, &mut deltas).await?;
+    aggregate::apply(&mut tx, municipality_id, &deltas).await?;
     partition::ensure(&mut tx, file_months.keys().copied()).await?;
     tx.exec(
         &format!(

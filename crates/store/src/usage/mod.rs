@@ -3,6 +3,7 @@
 //! the monthly runs, cases, events and work items (counted for the home pages: `open_work`). Volumes are bytes; ratios are computed by
 //! `report`, never stored.
 
+pub mod aggregate;
 pub mod escalation;
 pub mod import;
 pub mod notify;

@@ -26,21 +26,28 @@ pub struct CapacityRow {
 }
 
 #[derive(FromQueryResult)]
-struct Cap {
-    school_code: Option<String>,
-    school_name: Option<String>,
-    n: i64,
-    capacity: i64,
+struct SchoolUsed {
+    month: String,
+    school_code: String,
+    school_name: String,
+    usage_bytes: i64,
 }
 
 #[derive(FromQueryResult)]
-struct Used {
-    school_code: Option<String>,
-    bytes: i64,
+struct SchoolGroup {
+    school_code: String,
+    school_name: String,
+    allowance_bytes: i64,
+    from_month: String,
+    to_month: Option<String>,
+    lines: i64,
 }
 
-/// The capacity table for `from..=to`: per month, the city-wide row first, then (with
-/// `by_school`) one row per school with active lines, by school code.
+/// The capacity table for `from..=to`: one city-wide row per month, or (with `by_school`) per
+/// month one row per school with active lines or usage in the month, by school code. Read from
+/// the per-school aggregates ([`capacity_table`]).
+///
+/// Errors: the database's.
 pub async fn capacity(
     store: &Store,
     municipality_id: i64,
@@ -48,65 +55,106 @@ pub async fn capacity(
     to: YearMonth,
     by_school: bool,
 ) -> Result<Vec<CapacityRow>> {
-    let mut out = Vec::new();
+    let t = capacity_table(store, municipality_id, from, to, None).await?;
+    Ok(if by_school { t.schools } else { t.city })
+}
+
+/// The city-wide rows of a capacity table and its school rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CapacityTable {
+    /// One row per month of the range, in order (zeros for a month without lines or usage).
+    pub city: Vec<CapacityRow>,
+    /// Per month in order, one row per school with active lines or usage in the month, by school
+    /// code.
+    pub schools: Vec<CapacityRow>,
+}
+
+/// The capacity table for `from..=to` from the per-school aggregates: usage per school and month
+/// from `usage_school_month`, capacity from the school's line groups (`school_capacity`; a line
+/// counts in every month it is active on at least one day). `school_code` limits the school
+/// rows (and so the city rows) to one school. The city row of a month is the sum of its school
+/// rows.
+///
+/// Errors: the database's.
+pub async fn capacity_table(
+    store: &Store,
+    municipality_id: i64,
+    from: YearMonth,
+    to: YearMonth,
+    school_code: Option<&str>,
+) -> Result<CapacityTable> {
+    let (f, t) = (from.to_string(), to.to_string());
+    let (only, mut vals) = match school_code {
+        Some(code) => (" AND sc.school_code = $4", vec![code.into()]),
+        None => ("", vec![]),
+    };
+    vals.splice(0..0, [municipality_id.into(), f.clone().into(), t.clone().into()]);
+    let used = SchoolUsed::find_by_statement(stmt(
+        store,
+        &format!(
+            "SELECT a.month AS month, sc.school_code AS school_code, sc.name AS school_name, a.usage_bytes AS usage_bytes \
+             FROM usage_school_month a JOIN school sc ON sc.id = a.school_id \
+             WHERE a.municipality_id = $1 AND a.month >= $2 AND a.month <= $3{only}"
+        ),
+        vals.clone(),
+    ))
+    .all(&store.db)
+    .await?;
+    let groups = SchoolGroup::find_by_statement(stmt(
+        store,
+        &format!(
+            "SELECT sc.school_code AS school_code, sc.name AS school_name, g.allowance_bytes AS allowance_bytes, \
+             g.from_month AS from_month, g.to_month AS to_month, g.lines AS lines \
+             FROM school_capacity g JOIN school sc ON sc.id = g.school_id \
+             WHERE g.municipality_id = $1 AND g.from_month <= $3 AND (g.to_month IS NULL OR g.to_month >= $2){only}"
+        ),
+        vals,
+    ))
+    .all(&store.db)
+    .await?;
+    // (month, school code) → row
+    type Rows = std::collections::BTreeMap<(YearMonth, String), CapacityRow>;
+    fn entry<'a>(rows: &'a mut Rows, month: YearMonth, code: &str, name: &str) -> &'a mut CapacityRow {
+        rows.entry((month, code.to_string())).or_insert_with(|| CapacityRow {
+            month,
+            school_code: Some(code.to_string()),
+            school_name: Some(name.to_string()),
+            usage_bytes: 0,
+            capacity_bytes: 0,
+            active_lines: 0,
+        })
+    }
+    let mut out = Rows::new();
+    for u in &used {
+        let Ok(month) = u.month.parse::<YearMonth>() else { continue };
+        entry(&mut out, month, &u.school_code, &u.school_name).usage_bytes += u.usage_bytes;
+    }
     let mut m = from;
     while m <= to {
-        let (first, last) = (m.first_day(), m.last_day());
-        let group = if by_school { "sc.school_code, sc.name" } else { "NULL, NULL" };
-        let caps = Cap::find_by_statement(stmt(
-            store,
-            &format!(
-                "SELECT {g0} AS school_code, {g1} AS school_name, CAST(COUNT(*) AS BIGINT) AS n, \
-                 CAST(COALESCE(SUM(l.allowance_bytes), 0) AS BIGINT) AS capacity \
-                 FROM line l JOIN school sc ON sc.id = l.school_id WHERE l.municipality_id = $1 \
-                 AND l.active_from <= $2 AND (l.active_to IS NULL OR l.active_to >= $3) {gb} ORDER BY 1",
-                g0 = if by_school { "sc.school_code" } else { "CAST(NULL AS TEXT)" },
-                g1 = if by_school { "sc.name" } else { "CAST(NULL AS TEXT)" },
-                gb = if by_school { format!("GROUP BY {group}") } else { String::new() },
-            ),
-            vec![municipality_id.into(), last.into(), first.into()],
-        ))
-        .all(&store.db)
-        .await?;
-        let used = Used::find_by_statement(stmt(
-            store,
-            &format!(
-                "SELECT {g0} AS school_code, CAST(COALESCE(SUM(u.bytes), 0) AS BIGINT) AS bytes FROM usage_month u \
-                 JOIN line l ON l.id = u.line_id JOIN school sc ON sc.id = l.school_id \
-                 WHERE u.municipality_id = $1 AND u.month = $2 {gb}",
-                g0 = if by_school { "sc.school_code" } else { "CAST(NULL AS TEXT)" },
-                gb = if by_school { "GROUP BY sc.school_code" } else { "" },
-            ),
-            vec![municipality_id.into(), m.to_string().into()],
-        ))
-        .all(&store.db)
-        .await?;
-        let used_of = |code: &Option<String>| used.iter().find(|u| &u.school_code == code).map_or(0, |u| u.bytes);
-        if by_school {
-            for c in caps {
-                out.push(CapacityRow {
-                    month: m,
-                    usage_bytes: used_of(&c.school_code),
-                    school_code: c.school_code,
-                    school_name: c.school_name,
-                    capacity_bytes: c.capacity,
-                    active_lines: c.n,
-                });
-            }
-        } else {
-            let c = caps.into_iter().next();
-            out.push(CapacityRow {
-                month: m,
-                school_code: None,
-                school_name: None,
-                usage_bytes: used.first().map_or(0, |u| u.bytes),
-                capacity_bytes: c.as_ref().map_or(0, |c| c.capacity),
-                active_lines: c.map_or(0, |c| c.n),
-            });
+        let ms = m.to_string();
+        for g in groups.iter().filter(|g| super::aggregate::active_in(&g.from_month, g.to_month.as_deref(), &ms)) {
+            let r = entry(&mut out, m, &g.school_code, &g.school_name);
+            r.capacity_bytes += g.allowance_bytes * g.lines;
+            r.active_lines += g.lines;
         }
         m = m.add_months(1);
     }
-    Ok(out)
+    let schools: Vec<CapacityRow> = out.into_values().collect();
+    let mut city = Vec::new();
+    let mut m = from;
+    while m <= to {
+        let of_month = schools.iter().filter(|s| s.month == m);
+        city.push(CapacityRow {
+            month: m,
+            school_code: None,
+            school_name: None,
+            usage_bytes: of_month.clone().map(|s| s.usage_bytes).sum(),
+            capacity_bytes: of_month.clone().map(|s| s.capacity_bytes).sum(),
+            active_lines: of_month.map(|s| s.active_lines).sum(),
+        });
+        m = m.add_months(1);
+    }
+    Ok(CapacityTable { city, schools })
 }
 
 /// One case event with its line, school and pupil: the rows of the case lists, the MDM list
@@ -284,17 +332,20 @@ pub async fn policy_change(store: &Store, municipality_id: i64) -> Result<Option
         .map(|r| PolicyChange { updated_at: r.updated_at, updated_by: r.updated_by }))
 }
 
-/// The months with usage stored for the municipality, in order (reports open on the latest).
+/// The months with usage stored for the municipality, in order (reports open on the latest):
+/// read from the per-school aggregates (`usage_school_month`), a few rows per month.
 /// Errors: the database's.
 pub async fn months_with_usage(store: &Store, municipality_id: i64) -> Result<Vec<YearMonth>> {
-    use sea_orm::ConnectionTrait;
-    let backend = store.backend();
-    let sql = super::import::STORED_MONTHS_SQL;
-    // `$1` → `?1` on SQLite: a numbered placeholder, bound once for both of its uses
-    let sql = if backend == DbBackend::Sqlite { sql.replace('$', "?") } else { sql.to_string() };
-    let rows = store.db.query_all(Statement::from_sql_and_values(backend, sql, [municipality_id.into()])).await?;
-    let mut months: Vec<YearMonth> =
-        rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).filter_map(|m| m.parse().ok()).collect();
-    months.sort();
-    Ok(months)
+    #[derive(FromQueryResult)]
+    struct M {
+        month: String,
+    }
+    let rows = M::find_by_statement(stmt(
+        store,
+        "SELECT DISTINCT month FROM usage_school_month WHERE municipality_id = $1 ORDER BY month",
+        vec![municipality_id.into()],
+    ))
+    .all(&store.db)
+    .await?;
+    Ok(rows.into_iter().filter_map(|r| r.month.parse().ok()).collect())
 }

@@ -2,7 +2,8 @@
 //!
 //! | route | handler | needs |
 //! |---|---|---|
-//! | `GET /usage/report?from=2022-01&to=2022-12` | [`report::capacity`] — usage against the pooled contract, chart | ViewReports |
+//! | `GET /usage/report?from=2022-01&to=2022-12&sort=2022-12&order=desc` | [`report::capacity`] — usage against the pooled contract, chart, schools × months | ViewReports |
+//! | `GET /usage/report/schools/{code}?from=2022-01&to=2022-12` | [`report::school`] — one school's months and chart | ViewReports |
 //! | `GET /usage/escalation?from=2022-09&to=2022-12` | [`report::escalation`] — months, cohorts, funnels | ViewReports |
 //! | `GET /usage/cases?month=2022-12` | [`cases::list`] — the month's cases (pupil-level) | ViewDevices |
 //! | `GET /usage/cases/{id}` | [`cases::history`] — one case: who did what when | ViewDevices, own school |
@@ -65,6 +66,7 @@ pub(crate) fn routes() -> Routes {
     use Capability::*;
     Routes::new()
         .get("/usage/report", report::capacity, Rule::Needs(ViewReports))
+        .get("/usage/report/schools/{code}", report::school, Rule::Needs(ViewReports))
         .get("/usage/escalation", report::escalation, Rule::Needs(ViewReports))
         .get("/usage/cases", cases::list, Rule::Needs(ViewDevices))
         .get("/usage/cases/{id}", cases::history, Rule::Scoped(ViewDevices))

@@ -4,7 +4,7 @@
 //! route's rule. The matrix in `docs/security.md` must be the one the rules give (set
 //! `GIGAOPS_UPDATE_DOCS=1` to rewrite it).
 
-use crate::app::{csrf_token, TestApp, ADMIN, BOARD, NAKAGAWA, PASSWORD, SCHOOL, SUPPORT, VIEWER};
+use crate::app::{csrf_token, TestApp, ADMIN, BOARD, MOMOI, NAKAGAWA, PASSWORD, SCHOOL, SUPPORT, VIEWER};
 use gigaops_store::testing::BACKENDS;
 use gigaops_store::users::{self, Role};
 use gigaops_web::access_routes::{expected, matrix_markdown, Caller, Outcome};
@@ -17,7 +17,7 @@ const OTHER_SCHOOL: &str = "other-school@test.gigaops.jp";
 /// for `imports.rs` to test, with jobs of each kind.
 fn sample(path: &str) -> String {
     let id = if path.starts_with("/imports/") { "999999" } else { "1" };
-    path.replace("{serial}", "TMOMO0001").replace("{id}", id)
+    path.replace("{serial}", "TMOMO0001").replace("{id}", id).replace("{code}", MOMOI)
 }
 
 /// The fields every form post of the matrix sends besides the token: enough for each form to be

@@ -113,3 +113,99 @@ async fn usage_reports_open_on_the_latest_month_with_usage() {
         }
     }
 }
+
+/// Two schools over two months, 5 GB lines: 桃井小 (2 lines) 1 + 1.5 GB in September (25 %), 6 + 6
+/// GB in October (120 %), 14.5 ÷ 20 GB = 72.5 % over both; 中川小 (1 line) 4 GB (80 %), then 1 GB
+/// (20 %), 5 ÷ 10 GB = 50 %.
+async fn load_two_schools(store: &Store) {
+    let m = municipalities::find(store, "maebashi").await.unwrap().unwrap().id;
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("lines.csv");
+    std::fs::write(
+        &lines,
+        format!(
+            "line_id,school_code,allowance_gb,active_from\n07000000001,{MOMOI},5,2021-04-01\n\
+             07000000002,{NAKAGAWA},5,2021-04-01\n07000000003,{MOMOI},5,2021-04-01\n"
+        ),
+    )
+    .unwrap();
+    testing::import(store, m, ImportKind::Lines, &lines, ImportOptions::default()).await.unwrap();
+    let sep = "line_id,month,usage_gb\n07000000001,2022-09,1\n07000000002,2022-09,4\n07000000003,2022-09,1.5\n";
+    import_month(store, m, &dir, "sep.csv", sep).await;
+    let oct = "line_id,month,usage_gb\n07000000001,2022-10,6\n07000000002,2022-10,1\n07000000003,2022-10,6\n";
+    import_month(store, m, &dir, "oct.csv", oct).await;
+}
+
+/// The school names of the school table, top to bottom.
+fn school_order(body: &str) -> Vec<&str> {
+    let table = &body[body.find("id=\"schools\"").expect("the school table")..];
+    ["桃井小学校", "中川小学校"]
+        .into_iter()
+        .filter_map(|n| table.find(n).map(|i| (i, n)))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_values()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schools_are_one_table_of_shaded_ratios_sorted_by_any_month_or_the_period() {
+    for b in BACKENDS {
+        let app = TestApp::spawn(b).await;
+        load_two_schools(&app.store).await;
+        let viewer = app.login(VIEWER).await;
+        let range = "/usage/report?from=2022-09&to=2022-10";
+        let page = app.get(&viewer, range).await;
+        assert_eq!(page.status, StatusCode::OK, "{b:?}");
+        let body = &page.body;
+        assert_eq!(school_order(body), ["桃井小学校", "中川小学校"], "{b:?} by school code");
+        for cell in [
+            "<td class=\"num ratio-2\">25.00%</td><td class=\"num ratio-5\">120.00%</td><td class=\"num ratio-3\">72.50%</td>",
+            "<td class=\"num ratio-4\">80.00%</td><td class=\"num ratio-1\">20.00%</td><td class=\"num ratio-3\">50.00%</td>",
+        ] {
+            assert!(body.contains(cell), "{b:?} {cell}: {body}");
+        }
+        assert_eq!(
+            body.matches("<th scope=\"row\"><a href=\"/usage/report/schools/").count(),
+            2,
+            "{b:?} only schools with lines"
+        );
+        assert!(body.contains("100%以上（契約通信量を超過）"), "{b:?} the legend");
+        assert!(!body.contains("<caption>前橋市立桃井小学校"), "{b:?} no per-school tables");
+        // the header of September sorts by it, highest first
+        assert!(
+            body.contains(
+                "<a href=\"/usage/report?from=2022-09&#38;to=2022-10&#38;sort=2022-09&#38;order=desc#schools\">"
+            ),
+            "{b:?}"
+        );
+
+        for (query, order) in [
+            ("&sort=2022-09", ["中川小学校", "桃井小学校"]),
+            ("&sort=2022-10", ["桃井小学校", "中川小学校"]),
+            ("&sort=period", ["桃井小学校", "中川小学校"]),
+            ("&sort=period&order=asc", ["中川小学校", "桃井小学校"]),
+            ("&sort=school&order=desc", ["中川小学校", "桃井小学校"]),
+        ] {
+            let sorted = app.get(&viewer, &format!("{range}{query}")).await;
+            assert_eq!(school_order(&sorted.body), order, "{b:?} {query}");
+        }
+        let bad = app.get(&viewer, &format!("{range}&sort=yesterday")).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{b:?}");
+        assert!(bad.body.contains("並べ替えの指定「yesterday」は使えません"), "{b:?} {}", bad.body);
+
+        // a school's name opens its months
+        let href = format!("/usage/report/schools/{MOMOI}?from=2022-09&#38;to=2022-10");
+        assert!(body.contains(&format!("<a href=\"{href}\">前橋市立桃井小学校</a>")), "{b:?}");
+        let school = app.get(&viewer, &href.replace("&#38;", "&")).await;
+        assert_eq!(school.status, StatusCode::OK, "{b:?}");
+        for text in
+            ["前橋市立桃井小学校（B110210000017）の通信量", "2.50", "12.00", "10.00", "25.00%", "120.00%", "<svg"]
+        {
+            assert!(school.body.contains(text), "{b:?} {text}: {}", school.body);
+        }
+        assert!(!school.body.contains("中川"), "{b:?} only that school");
+        assert!(school.body.contains("学校別の使用率に戻る"), "{b:?}");
+        let unknown = app.get(&viewer, "/usage/report/schools/B199999999990").await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{b:?}");
+    }
+}
