@@ -132,21 +132,25 @@ pub async fn run(store: &Store, municipality_id: i64, mut req: ImportRequest<'_>
     req.run_id = req.run_id.or(claimed);
     let out = {
         let work = run_inner(store, municipality_id, &req, &mut preview);
-        tokio::pin!(work);
         let beats = claimed.filter(|_| store.backend() == sea_orm::DbBackend::Postgres);
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-        loop {
-            tokio::select! {
-                r = &mut work => break r,
-                _ = tick.tick(), if beats.is_some() => {
-                    if let Some(id) = beats {
-                        let (rows, phase) = (req.progress.rows(), req.progress.phase());
-                        if let Err(e) = super::jobs::heartbeat(store, id, rows, &phase).await {
-                            tracing::warn!(error = %e, "取り込みの進み具合を記録できませんでした");
-                        }
+        let progress = req.progress;
+        // Beats beside the import, never instead of it: a heartbeat waiting for the job row that
+        // the import's transaction has just updated must not stop that transaction's commit.
+        let beating = async move {
+            if let Some(id) = beats {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = super::jobs::heartbeat(store, id, progress.rows(), &progress.phase()).await {
+                        tracing::warn!(error = %e, "取り込みの進み具合を記録できませんでした");
                     }
                 }
             }
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        tokio::select! {
+            r = work => r,
+            never = beating => match never {},
         }
     };
     if let (Some(id), Err(_)) = (claimed, &out) {

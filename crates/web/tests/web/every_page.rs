@@ -95,7 +95,8 @@ fn pages(role: Role, s: &Samples) -> (Vec<String>, Vec<&'static str>) {
             assert!(!r.path.contains("{id}"), "{}: which record fills {{id}}? add it to `pages`", r.path);
             None
         };
-        let mut path = r.path.replace("{serial}", &s.serial);
+        // 桃井小: the school user's school, one of the board's
+        let mut path = r.path.replace("{serial}", &s.serial).replace("{code}", gigaops_store::demo::SCHOOL);
         if path.contains("{id}") {
             match id {
                 Some(id) => path = path.replace("{id}", &id.to_string()),
